@@ -1,0 +1,97 @@
+// The composition root: config → directory → store → pipeline → listeners. Tests start it
+// on port 0 with a temporary data directory; main.ts starts it from the command line.
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { ResolvedConfig } from './config/schema.js';
+import type { Directory } from './directory/types.js';
+import type { MailStore } from './maildir/types.js';
+import type { Service } from './net/listener.js';
+import { openSqliteDirectory } from './directory/sqlite.js';
+import { createMaildirStore } from './maildir/store.js';
+import { createDeliveryPipeline, type DeliveryPipeline } from './delivery/pipeline.js';
+import { createLmtpService } from './lmtp/server.js';
+import { createTlsManager, type TlsManager } from './tls/manager.js';
+
+export interface App {
+  config: ResolvedConfig;
+  directory: Directory;
+  store: MailStore;
+  pipeline: DeliveryPipeline;
+  tls: TlsManager;
+  services: Service[];
+  /** Bound port of a named service (tests start on port 0). */
+  port(name: string): number;
+  stop(): Promise<void>;
+}
+
+export async function startApp(config: ResolvedConfig, logger: Logger): Promise<App> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
+  const spoolDir = join(config.dataDir, 'spool', 'incoming');
+
+  const tls = await createTlsManager({
+    certFile: config.tls.certFile,
+    keyFile: config.tls.keyFile,
+    dataDir: config.dataDir,
+    hostname: config.hostname,
+    minVersion: config.tls.minVersion,
+    logger,
+  });
+  const directory = await openSqliteDirectory({
+    path: config.directory.path,
+    defaultQuotaMb: config.directory.defaultQuotaMb,
+    recipientDelimiter: config.delivery.recipientDelimiter,
+    passwordScheme: config.directory.passwordScheme,
+    logger,
+  });
+  const store = createMaildirStore({ root: config.mailRoot, hostname: config.hostname, logger });
+  const pipeline = createDeliveryPipeline({ directory, store, logger, hostname: config.hostname });
+
+  const services: Service[] = [];
+  if (config.lmtp.enabled) {
+    services.push(
+      createLmtpService({
+        listener: config.lmtp,
+        hostname: config.hostname,
+        maxMessageBytes: config.delivery.maxMessageBytes,
+        maxRecipients: config.delivery.maxRecipients,
+        spoolDir,
+        pipeline,
+        logger,
+      }),
+    );
+  }
+
+  const started: Service[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(started.map((s) => s.stop()));
+    tls.close();
+    await store.close();
+    await directory.close();
+  };
+  try {
+    for (const s of services) {
+      await s.start();
+      started.push(s);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  return {
+    config,
+    directory,
+    store,
+    pipeline,
+    tls,
+    services,
+    port(name) {
+      const svc = services.find((s) => s.name === name);
+      const addr = svc?.addresses()[0];
+      if (!addr) throw new Error(`service ${name} is not listening`);
+      return addr.port;
+    },
+    stop,
+  };
+}

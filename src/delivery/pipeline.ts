@@ -1,0 +1,176 @@
+// The one inbound delivery pipeline. LMTP, the HTTPS ingest endpoint and the outbound
+// queue's local leg all call it; none of them writes to a Maildir on its own.
+//
+//   spooled message → (scanners, later) → recipient resolution → quota → Maildir deliver
+//   → one reply per accepted recipient
+//
+// A reply of 250 is produced only after the store has fsynced the file and its
+// directory entry (the store's deliver() contract).
+import { PassThrough, type Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Directory, UserRecord } from '../directory/types.js';
+import type { MailStore, MailUser } from '../maildir/types.js';
+import type { SpooledMessage } from './spool.js';
+import { traceHeaders } from './trace-headers.js';
+import { reply, type DeliveryReply, type InboundEnvelope } from './types.js';
+
+export interface DeliveryPipelineOptions {
+  directory: Directory;
+  store: MailStore;
+  logger: Logger;
+  hostname: string;
+  /** Deliveries to distinct users of one transaction that run at once. */
+  parallelism?: number;
+  now?: () => Date;
+}
+
+export interface DeliveryPipeline {
+  /** Called at RCPT time; null accepts, a reply refuses that recipient alone. */
+  checkRecipient(address: string, log: Logger): Promise<DeliveryReply | null>;
+  /** Delivers to every recipient of the envelope; one reply per recipient, in order. */
+  deliver(env: InboundEnvelope, message: SpooledMessage, log: Logger): Promise<DeliveryReply[]>;
+}
+
+const MB = 1024 * 1024;
+
+export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryPipeline {
+  const { directory, store, hostname } = opts;
+  const parallelism = opts.parallelism ?? 4;
+  const now = opts.now ?? (() => new Date());
+  // Users whose Maildir we know exists: ensureUser once per process, not per message.
+  const ensured = new Set<string>();
+
+  const mailUser = (u: UserRecord): MailUser => ({ domain: u.domain, localPart: u.localPart });
+
+  async function overQuota(user: UserRecord, incoming: number): Promise<boolean> {
+    if (!user.quotaMb) return false;
+    const usage = await store.quotaUsage(mailUser(user));
+    return usage.bytes + incoming > user.quotaMb * MB;
+  }
+
+  async function checkRecipient(address: string, log: Logger): Promise<DeliveryReply | null> {
+    const res = await directory.resolveRecipient(address);
+    if (res.kind === 'unknown') {
+      log.info({ rcpt: address }, 'recipient unknown');
+      return reply(550, '5.1.1', `<${address}>: User unknown`);
+    }
+    if (res.kind === 'disabled') {
+      log.info({ rcpt: address }, 'recipient disabled');
+      return reply(550, '5.2.1', `<${address}>: Mailbox disabled`);
+    }
+    if (res.users.length === 0) {
+      // Forwarding to outside addresses needs the outbound queue, which LMTP ingest does not feed.
+      log.warn({ rcpt: address, external: res.external.length }, 'alias has no local destination');
+      return reply(550, '5.1.1', `<${address}>: No local mailbox`);
+    }
+    // Refuse early only when every mailbox is already full; size-dependent checks wait for DATA.
+    const full = await Promise.all(res.users.map((u) => overQuota(u, 1)));
+    if (full.every(Boolean)) {
+      log.info({ rcpt: address }, 'recipient over quota');
+      return reply(552, '5.2.2', `<${address}>: Mailbox is full`);
+    }
+    return null;
+  }
+
+  /** Delivers one copy to one user; the reply describes that copy alone. */
+  async function deliverToUser(
+    env: InboundEnvelope,
+    message: SpooledMessage,
+    user: UserRecord,
+    rcpt: string,
+    log: Logger,
+  ): Promise<DeliveryReply> {
+    const who = mailUser(user);
+    try {
+      if (await overQuota(user, message.size)) {
+        log.info({ user: user.address, size: message.size }, 'delivery refused: over quota');
+        return reply(552, '5.2.2', `<${rcpt}>: Mailbox is full`);
+      }
+      if (!ensured.has(user.address)) {
+        await store.ensureUser(who);
+        ensured.add(user.address);
+      }
+      const prefix = traceHeaders(env, user.address, rcpt, hostname, now());
+      const result = await store.deliver(who, 'INBOX', { open: () => prepend(prefix, message.open()) });
+      log.info({ user: user.address, uid: result.uid, size: result.size }, 'delivered');
+      return reply(250, '2.0.0', `<${rcpt}> ${env.sessionId} Saved`);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 'over-quota') return reply(552, '5.2.2', `<${rcpt}>: Mailbox is full`);
+      // Storage detail goes to the log only; the client learns to retry.
+      log.error({ err, user: user.address }, 'delivery failed');
+      return reply(451, '4.3.0', `<${rcpt}>: Temporary failure, try again later (${env.sessionId})`);
+    }
+  }
+
+  async function deliver(env: InboundEnvelope, message: SpooledMessage, log: Logger): Promise<DeliveryReply[]> {
+    // One delivery per distinct user in the whole transaction (duplicate elimination, as
+    // Postfix does): RCPT alice and an alias that reaches alice give alice one copy.
+    const perUser = new Map<string, Promise<DeliveryReply>>();
+    const queue: Array<() => void> = [];
+    let running = 0;
+    const limited = (fn: () => Promise<DeliveryReply>): Promise<DeliveryReply> =>
+      new Promise((resolve) => {
+        const run = (): void => {
+          running++;
+          fn()
+            .then(resolve)
+            .finally(() => {
+              running--;
+              queue.shift()?.();
+            });
+        };
+        if (running < parallelism) run();
+        else queue.push(run);
+      });
+
+    const perRecipient = env.recipients.map(async (rcpt): Promise<DeliveryReply> => {
+      let res;
+      try {
+        res = await directory.resolveRecipient(rcpt);
+      } catch (err) {
+        log.error({ err, rcpt }, 'recipient lookup failed');
+        return reply(451, '4.3.0', `<${rcpt}>: Temporary lookup failure`);
+      }
+      if (res.kind !== 'deliver' || res.users.length === 0) {
+        // Changed between RCPT and DATA (user removed meanwhile).
+        return reply(550, '5.1.1', `<${rcpt}>: User unknown`);
+      }
+      const outcomes = await Promise.all(
+        res.users.map((user) => {
+          let p = perUser.get(user.address);
+          if (!p) {
+            p = limited(() => deliverToUser(env, message, user, rcpt, log));
+            perUser.set(user.address, p);
+          }
+          return p;
+        }),
+      );
+      return summarise(rcpt, outcomes);
+    });
+    return Promise.all(perRecipient);
+  }
+
+  return { checkRecipient, deliver };
+}
+
+/**
+ * One reply for a recipient that fanned out to several mailboxes: success if any copy was
+ * saved and none failed temporarily (a retry would duplicate the saved copies, but losing
+ * mail is worse, so a temporary failure wins); otherwise the first permanent failure.
+ */
+function summarise(rcpt: string, outcomes: DeliveryReply[]): DeliveryReply {
+  if (outcomes.length === 1) return outcomes[0]!;
+  const temp = outcomes.find((r) => r.code >= 400 && r.code < 500);
+  if (temp) return temp;
+  if (outcomes.some((r) => r.code < 300)) return reply(250, '2.0.0', `<${rcpt}> Saved`);
+  return outcomes[0]!;
+}
+
+function prepend(prefix: Buffer, body: Readable): Readable {
+  const out = new PassThrough();
+  out.write(prefix);
+  body.on('error', (err) => out.destroy(err));
+  body.pipe(out);
+  return out;
+}

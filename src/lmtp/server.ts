@@ -1,0 +1,196 @@
+// LMTP ingest (RFC 2033) on smtp-server in LMTP mode. LMTP has no authentication, so
+// the listener's CIDR allowlist is its gate: a connection from elsewhere is closed before
+// the greeting. Each accepted RCPT gets its own reply after DATA (RFC 2033 4.2).
+import net, { type AddressInfo } from 'node:net';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { Logger } from 'pino';
+import { createAddressFilter } from '../net/allowlist.js';
+import type { ListenerConfig, Service } from '../net/listener.js';
+import type { DeliveryPipeline } from '../delivery/pipeline.js';
+import { spoolMessage } from '../delivery/spool.js';
+import { reply } from '../delivery/types.js';
+import { installEnhancedCodePassthrough, lmtpAnswer, replyError } from './reply-codes.js';
+
+export interface LmtpServiceOptions {
+  listener: ListenerConfig;
+  hostname: string;
+  maxMessageBytes: number;
+  maxRecipients: number;
+  spoolDir: string;
+  pipeline: DeliveryPipeline;
+  logger: Logger;
+  /** Idle time before a silent client is dropped (smtp-server default is 60 s). */
+  socketTimeoutMs?: number;
+  /** Grace period for running transactions at stop before connections are cut. */
+  closeTimeoutMs?: number;
+}
+
+interface SessionState {
+  log: Logger;
+}
+
+export function createLmtpService(opts: LmtpServiceOptions): Service {
+  installEnhancedCodePassthrough();
+  const log = opts.logger.child({ svc: 'lmtp' });
+  const allowed = createAddressFilter(opts.listener.allow);
+  const sessions = new WeakMap<SMTPServerSession, SessionState>();
+  const sessionLog = (s: SMTPServerSession): Logger => sessions.get(s)?.log ?? log;
+
+  const smtp = new SMTPServer({
+    lmtp: true,
+    name: opts.hostname,
+    banner: 'LMTP ready',
+    size: opts.maxMessageBytes,
+    maxRecipients: opts.maxRecipients,
+    maxClients: opts.listener.maxConnections,
+    authOptional: true,
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    hideSTARTTLS: true,
+    hideSMTPUTF8: false,
+    disableReverseLookup: true,
+    socketTimeout: opts.socketTimeoutMs ?? 60_000,
+    closeTimeout: opts.closeTimeoutMs ?? 30_000,
+    logger: false,
+
+    onConnect(session, cb) {
+      const slog = log.child({ sid: session.id, remote: session.remoteAddress });
+      sessions.set(session, { log: slog });
+      slog.info('connect');
+      cb();
+    },
+
+    onClose(session) {
+      sessionLog(session).info('disconnect');
+    },
+
+    onMailFrom(address, session, cb) {
+      sessionLog(session).debug({ from: address.address }, 'mail from');
+      cb();
+    },
+
+    onRcptTo(address, session, cb) {
+      const slog = sessionLog(session);
+      opts.pipeline
+        .checkRecipient(address.address, slog)
+        .then((refusal) => cb(refusal ? replyError(refusal) : undefined))
+        .catch((err: unknown) => {
+          slog.error({ err, rcpt: address.address }, 'recipient check failed');
+          cb(replyError(reply(451, '4.3.0', 'Temporary lookup failure')));
+        });
+    },
+
+    onData(stream: SMTPServerDataStream, session, cb) {
+      const slog = sessionLog(session);
+      const recipients = session.envelope.rcptTo.map((r) => r.address);
+      handleData(stream, session, recipients, slog)
+        .then((answers) => cb(null, answers as unknown as string))
+        .catch((err: unknown) => {
+          slog.error({ err }, 'transaction failed');
+          // One temporary failure per recipient; the sender keeps the message and retries.
+          cb(replyError(reply(451, '4.3.0', `Temporary failure, try again later (${session.id})`)));
+        });
+    },
+  });
+
+  async function handleData(
+    stream: SMTPServerDataStream,
+    session: SMTPServerSession,
+    recipients: string[],
+    slog: Logger,
+  ) {
+    const message = await spoolMessage(stream, { spoolDir: opts.spoolDir, maxBytes: opts.maxMessageBytes });
+    try {
+      if (message.exceeded) {
+        slog.info({ size: message.size, limit: opts.maxMessageBytes }, 'message over size limit');
+        const tooBig = reply(552, '5.3.4', `Message size exceeds fixed limit of ${opts.maxMessageBytes} bytes`);
+        return recipients.map(() => lmtpAnswer(tooBig));
+      }
+      const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+      const replies = await opts.pipeline.deliver(
+        {
+          mailFrom: from,
+          recipients,
+          remoteAddress: session.remoteAddress,
+          heloName: session.hostNameAppearsAs ?? '',
+          protocol: 'LMTP',
+          sessionId: session.id,
+        },
+        message,
+        slog,
+      );
+      return replies.map(lmtpAnswer);
+    } finally {
+      await message.dispose();
+    }
+  }
+
+  smtp.on('error', (err) => log.warn({ err }, 'lmtp connection error'));
+
+  const listeners: net.Server[] = [];
+
+  function accept(socket: net.Socket): void {
+    if (!allowed(socket.remoteAddress)) {
+      log.warn({ remote: socket.remoteAddress }, 'connection refused by allowlist');
+      socket.destroy();
+      return;
+    }
+    // Hand the socket to smtp-server's own accept path (connection limits, session setup).
+    smtp.server.emit('connection', socket);
+  }
+
+  return {
+    name: 'lmtp',
+    async start() {
+      for (const host of opts.listener.bind) {
+        const srv = net.createServer(accept);
+        srv.on('error', (err) => log.error({ err, host }, 'lmtp listener error'));
+        await new Promise<void>((resolve, reject) => {
+          srv.once('error', reject);
+          srv.listen({ host, port: opts.listener.port }, () => {
+            srv.off('error', reject);
+            resolve();
+          });
+        });
+        listeners.push(srv);
+        log.info({ addr: srv.address() }, 'listening');
+      }
+    },
+    async stop() {
+      const closed = listeners.map((s) => new Promise<void>((r) => s.close(() => r())));
+      listeners.length = 0;
+      await drainConnections(smtp, opts.closeTimeoutMs ?? 30_000);
+      await Promise.all(closed);
+    },
+    addresses() {
+      return listeners.map((s) => s.address()).filter((a): a is AddressInfo => !!a && typeof a === 'object');
+    },
+  };
+}
+
+/** The parts of smtp-server's connection object that a graceful stop needs. */
+interface LiveConnection {
+  session?: { envelope?: { mailFrom?: unknown } };
+  _dataStream?: unknown;
+  send(code: number, text: string): void;
+  close(): void;
+}
+
+/**
+ * Idle connections are told 421 at once; those in a transaction get until the deadline to
+ * finish, so an accepted message is never cut off mid-fsync. (smtp-server's own close()
+ * cannot be used: it never listened itself, so its grace timer is cleared immediately.)
+ */
+async function drainConnections(smtp: SMTPServer, graceMs: number): Promise<void> {
+  const conns = (smtp as unknown as { connections: Set<LiveConnection> }).connections;
+  const busy = (c: LiveConnection): boolean => !!(c.session?.envelope?.mailFrom || c._dataStream);
+  const shut = (c: LiveConnection): void => {
+    c.send(421, '4.3.2 Server shutting down');
+    c.close();
+  };
+  for (const c of conns) if (!busy(c)) shut(c);
+  const deadline = Date.now() + graceMs;
+  while (conns.size > 0 && Date.now() < deadline && [...conns].some(busy)) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  for (const c of conns) shut(c);
+}
