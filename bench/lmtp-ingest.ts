@@ -1,0 +1,174 @@
+// bench/lmtp-ingest: N realistic messages (≈10 KB MIME, every tenth with a 100 KB
+// attachment, Japanese encodings) over K LMTP connections, printing messages/s and
+// p50/p99 latency. `--peer dovecot` runs Dovecot's LMTP from Debian on the same workload
+// in the same run and prints the ratio. Our daemon runs as its own process, as in
+// production, so the client's CPU use is not charged to it.
+//
+//   npm run bench:lmtp -- [--messages 2000] [--connections 1,8] [--peer dovecot]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { openSqliteDirectory } from '../src/directory/sqlite.js';
+import { multipartMessage } from '../test/helpers/messages.js';
+import { BenchLmtpConnection, dotStuff } from './lmtp-client.js';
+import { startDovecot } from './dovecot-peer.js';
+
+const USERS = 8;
+const DOMAIN = 'bench.test';
+
+interface Args {
+  messages: number;
+  connections: number[];
+  peer: 'dovecot' | null;
+}
+
+function parseArgs(argv: string[]): Args {
+  const get = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  return {
+    messages: Number(get('--messages') ?? 2000),
+    connections: (get('--connections') ?? '1,8').split(',').map(Number),
+    peer: get('--peer') === 'dovecot' ? 'dovecot' : null,
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.once('error', reject);
+  });
+}
+
+export async function waitForPort(port: number, child: ChildProcess, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    const ok = await new Promise<boolean>((r) => {
+      const s = net.connect({ port, host: '127.0.0.1' }, () => {
+        s.destroy();
+        r(true);
+      });
+      s.once('error', () => r(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} did not open`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function workload(n: number): Buffer[] {
+  return Array.from({ length: n }, (_, i) =>
+    dotStuff(
+      multipartMessage({
+        to: `u${i % USERS}@${DOMAIN}`,
+        id: `bench-${i}`,
+        textBytes: 9000,
+        attachmentBytes: i % 10 === 9 ? 100 * 1024 : 0,
+      }),
+    ),
+  );
+}
+
+interface Result {
+  k: number;
+  rate: number;
+  p50: number;
+  p99: number;
+}
+
+async function run(target: { host: string; port: number }, msgs: Buffer[], k: number): Promise<Result> {
+  const conns = await Promise.all(Array.from({ length: k }, () => BenchLmtpConnection.open(target)));
+  const latencies: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    conns.map(async (c) => {
+      for (;;) {
+        const i = next++;
+        if (i >= msgs.length) return;
+        latencies.push(await c.send('sender@example.jp', [`u${i % USERS}@${DOMAIN}`], msgs[i]!));
+      }
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  await Promise.all(conns.map((c) => c.close()));
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!;
+  return { k, rate: msgs.length / elapsed, p50: pct(0.5), p99: pct(0.99) };
+}
+
+async function startOurs(root: string): Promise<{ port: number; stop: () => Promise<void> }> {
+  const dataDir = join(root, 'ours');
+  const port = await freePort();
+  const directory = await openSqliteDirectory({ path: join(dataDir, 'directory.sqlite') });
+  await directory.addDomain(DOMAIN);
+  for (let u = 0; u < USERS; u++) await directory.addUser(`u${u}@${DOMAIN}`, `bench-password-${u}`, { quotaMb: 0 });
+  await directory.close();
+  const cfg = join(root, 'ours.yaml');
+  await writeFile(cfg, `dataDir: ${dataDir}\nhostname: bench.local\nlog:\n  level: warn\nlmtp:\n  port: ${port}\n`);
+  const main = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'main.js');
+  const child = spawn(process.execPath, [main, '--config', cfg], { stdio: ['ignore', 'inherit', 'inherit'] });
+  await waitForPort(port, child);
+  return {
+    port,
+    stop: () =>
+      new Promise<void>((r) => {
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function fmt(r: Result): string {
+  return `K=${r.k}: ${r.rate.toFixed(0).padStart(5)} msg/s   p50 ${r.p50.toFixed(1).padStart(6)} ms   p99 ${r.p99.toFixed(1).padStart(6)} ms`;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const root = await mkdtemp(join(tmpdir(), 'bench-lmtp-'));
+  const msgs = workload(args.messages);
+  const bytes = msgs.reduce((a, m) => a + m.length, 0);
+  console.log(`workload: ${msgs.length} messages, ${(bytes / msgs.length / 1024).toFixed(1)} KiB average, ${USERS} recipients`);
+  const rows: Array<{ k: number; ours: Result; peer?: Result }> = [];
+  try {
+    const ours = await startOurs(root);
+    try {
+      await run({ host: '127.0.0.1', port: ours.port }, msgs.slice(0, 50), 2); // warm-up
+      for (const k of args.connections) rows.push({ k, ours: await run({ host: '127.0.0.1', port: ours.port }, msgs, k) });
+    } finally {
+      await ours.stop();
+    }
+    if (args.peer === 'dovecot') {
+      const dc = await startDovecot(join(root, 'dovecot'), Array.from({ length: USERS }, (_, u) => `u${u}@${DOMAIN}`));
+      try {
+        await run({ host: '127.0.0.1', port: dc.lmtpPort }, msgs.slice(0, 50), 2);
+        for (const row of rows) row.peer = await run({ host: '127.0.0.1', port: dc.lmtpPort }, msgs, row.k);
+      } finally {
+        await dc.stop();
+      }
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+  for (const row of rows) {
+    console.log(`ours     ${fmt(row.ours)}`);
+    if (row.peer) {
+      console.log(`dovecot  ${fmt(row.peer)}`);
+      console.log(`ratio    K=${row.k}: ${(row.ours.rate / row.peer.rate).toFixed(2)} (ours / dovecot, messages per second)`);
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
