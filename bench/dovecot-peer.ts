@@ -2,17 +2,21 @@
 // the comparison peer of bench/lmtp-ingest. Same Maildir layout as ours
 // (maildir:<root>/%d/%n); its own defaults otherwise (mail_fsync = optimized, which
 // fsyncs each delivered file).
-import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { userInfo } from 'node:os';
-import { freePort, waitForPort } from './lmtp-ingest.js';
+import { freePort, waitForPort } from './net-util.js';
 
 export async function startDovecot(dir: string, users: string[]): Promise<{ lmtpPort: number; stop: () => Promise<void> }> {
   await mkdir(join(dir, 'run'), { recursive: true });
   await mkdir(join(dir, 'mail'), { recursive: true });
   const port = await freePort();
-  const { uid, gid } = userInfo();
+  // Dovecot refuses uid 0 for mail processes (passwd-file: "invalid UID"), so mail is
+  // written as Debian's `mail` user, which owns the peer's directories.
+  const uid = Number(execFileSync('id', ['-u', 'mail']).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', 'mail']).toString().trim());
+  await mkdir(join(dir, 'home'), { recursive: true });
+  for (const d of ['mail', 'home']) await chown(join(dir, d), uid, gid);
   await writeFile(join(dir, 'users'), users.map((u) => `${u}:{PLAIN}x:${uid}:${gid}::${dir}/home/${u}::\n`).join(''));
   await writeFile(
     join(dir, 'dovecot.conf'),
@@ -22,8 +26,8 @@ log_path = ${dir}/dovecot.log
 protocols = lmtp
 ssl = no
 listen = 127.0.0.1
-first_valid_uid = 0
-first_valid_gid = 0
+first_valid_uid = ${uid}
+first_valid_gid = ${gid}
 mail_location = maildir:${dir}/mail/%d/%n
 passdb {
   driver = passwd-file

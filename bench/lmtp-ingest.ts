@@ -5,16 +5,16 @@
 // production, so the client's CPU use is not charged to it.
 //
 //   npm run bench:lmtp -- [--messages 2000] [--connections 1,8] [--peer dovecot]
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { openSqliteDirectory } from '../src/directory/sqlite.js';
 import { multipartMessage } from '../test/helpers/messages.js';
 import { BenchLmtpConnection, dotStuff } from './lmtp-client.js';
 import { startDovecot } from './dovecot-peer.js';
+import { freePort, waitForPort } from './net-util.js';
 
 const USERS = 8;
 const DOMAIN = 'bench.test';
@@ -35,34 +35,6 @@ function parseArgs(argv: string[]): Args {
     connections: (get('--connections') ?? '1,8').split(',').map(Number),
     peer: get('--peer') === 'dovecot' ? 'dovecot' : null,
   };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.once('error', reject);
-  });
-}
-
-export async function waitForPort(port: number, child: ChildProcess, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect({ port, host: '127.0.0.1' }, () => {
-        s.destroy();
-        r(true);
-      });
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`port ${port} did not open`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function workload(n: number): Buffer[] {
