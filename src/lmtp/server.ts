@@ -70,6 +70,14 @@ export function createLmtpService(opts: LmtpServiceOptions): Service {
 
     onRcptTo(address, session, cb) {
       const slog = sessionLog(session);
+      // smtp-server folds a repeated recipient into the earlier entry, which would leave
+      // the client waiting for a per-recipient reply that never comes (RFC 2033 4.2).
+      // A temporary refusal keeps the reply count right and loses nothing.
+      const key = address.address.toLowerCase();
+      if (session.envelope.rcptTo.some((r) => r.address.toLowerCase() === key)) {
+        cb(replyError(reply(452, '4.5.3', `<${address.address}>: Duplicate recipient, send it in another transaction`)));
+        return;
+      }
       opts.pipeline
         .checkRecipient(address.address, slog)
         .then((refusal) => cb(refusal ? replyError(refusal) : undefined))

@@ -92,6 +92,7 @@ describe('malformed commands and wrong states', () => {
     expect(await c.command('RCPT TO:<>')).toMatch(/^501 /);
     expect(await c.command('RCPT TO:<@@@>')).toMatch(/^5\d\d /);
     expect(await c.command('RCPT TO:<dave@example.test>')).toMatch(/^250 /);
+    expect(await c.command('RCPT TO:<DAVE@example.test>')).toMatch(/^452 4\.5\.3 /);
     expect(await c.command('RSET')).toMatch(/^250 /);
     expect(await c.command('NOOP')).toMatch(/^250 /);
     c.close();
