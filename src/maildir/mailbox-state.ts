@@ -1,0 +1,276 @@
+// Per-mailbox view of a Maildir: the parsed dovecot-uidlist and dovecot-keywords
+// (cached by stat stamp), and the sync of new/ + cur/ against the uidlist.
+//
+// Concurrency: callers hold the mailbox's in-process mutex around sync() and every
+// mutation. Writes to dovecot-uidlist and dovecot-keywords additionally hold Dovecot's
+// dotlock. Reading needs no dotlock: Dovecot replaces the uidlist by rename and appends
+// whole lines with one write, so a read sees a consistent prefix.
+import { randomBytes } from 'node:crypto';
+import { appendFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { atomicWrite, isErrno, readIfExists } from './fsutil.js';
+import { parseFileName, type ParsedFileName } from './filename.js';
+import { parseKeywords, serializeKeywords, addKeywords, type KeywordTable } from './keywords.js';
+import { withDotlock } from './lock.js';
+import { nextUid, parseUidlist, serializeRecord, serializeUidlist, type Uidlist, type UidRecord } from './uidlist.js';
+import { nextUidValidity } from './uidvalidity.js';
+
+export const UIDLIST = 'dovecot-uidlist';
+export const KEYWORDS = 'dovecot-keywords';
+
+/** Where one mailbox lives: `home` is the user's Maildir root (holds dovecot-uidvalidity). */
+export interface MailboxRef {
+  home: string;
+  dir: string;
+  name: string;
+}
+
+export interface MessageFile {
+  uid: number;
+  sub: 'new' | 'cur';
+  parsed: ParsedFileName;
+}
+
+export interface SyncResult {
+  list: Uidlist;
+  /** In UID order. */
+  files: MessageFile[];
+}
+
+interface CachedUidlist {
+  stamp: string;
+  list: Uidlist;
+  byBase: Map<string, number>;
+}
+
+type Scan = Map<string, { sub: 'new' | 'cur'; parsed: ParsedFileName }>;
+
+/** Small LRU so caches stay bounded however many mailboxes are touched. */
+class Lru<V> {
+  private readonly map = new Map<string, V>();
+  constructor(private readonly cap: number) {}
+  get(k: string): V | undefined {
+    const v = this.map.get(k);
+    if (v !== undefined) {
+      this.map.delete(k);
+      this.map.set(k, v);
+    }
+    return v;
+  }
+  set(k: string, v: V): void {
+    this.map.delete(k);
+    this.map.set(k, v);
+    if (this.map.size > this.cap) this.map.delete(this.map.keys().next().value!);
+  }
+  deletePrefix(prefix: string): void {
+    for (const k of [...this.map.keys()]) if (k === prefix || k.startsWith(prefix + path.sep)) this.map.delete(k);
+  }
+}
+
+function stampOf(st: { ino: number; size: number; mtimeMs: number }): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+/**
+ * Dovecot assigns UIDs to unknown files sorted by the time in their names (seconds,
+ * then the M<usecs> field), then by name (maildir-filename.c).
+ */
+export function compareMaildirNames(a: string, b: string): number {
+  const ta = /^(\d+)\.(?:M(\d+))?/.exec(a);
+  const tb = /^(\d+)\.(?:M(\d+))?/.exec(b);
+  if (ta && tb) {
+    const d = Number(ta[1]) - Number(tb[1]) || Number(ta[2] ?? 0) - Number(tb[2] ?? 0);
+    if (d !== 0) return d;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export class MailboxStates {
+  private readonly uidlists = new Lru<CachedUidlist>(1000);
+  private readonly keywords = new Lru<{ stamp: string; table: KeywordTable }>(1000);
+  /** mtime (INTERNALDATE) and computed vsize per base name, per mailbox directory. */
+  private readonly meta = new Lru<Map<string, { mtime?: number; vsize?: number; size?: number }>>(200);
+
+  constructor(private readonly logger: Logger) {}
+
+  forget(dir: string): void {
+    this.uidlists.deletePrefix(dir);
+    this.keywords.deletePrefix(dir);
+    this.meta.deletePrefix(dir);
+  }
+
+  metaFor(dir: string): Map<string, { mtime?: number; vsize?: number; size?: number }> {
+    let m = this.meta.get(dir);
+    if (!m) {
+      m = new Map();
+      this.meta.set(dir, m);
+    }
+    return m;
+  }
+
+  async readUidlist(dir: string): Promise<CachedUidlist | null> {
+    const file = path.join(dir, UIDLIST);
+    let st;
+    try {
+      st = await stat(file);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return null;
+      throw err;
+    }
+    const stamp = stampOf(st);
+    const cached = this.uidlists.get(dir);
+    if (cached && cached.stamp === stamp) return cached;
+    let text = await readIfExists(file);
+    if (text === null) return null;
+    // An append in progress may leave a partial last line: ignore it until it is whole.
+    const lastNl = text.lastIndexOf('\n');
+    text = lastNl < 0 ? text : text.slice(0, lastNl + 1);
+    let list: Uidlist;
+    try {
+      list = parseUidlist(text);
+    } catch (err) {
+      this.logger.warn({ dir, err: (err as Error).message }, 'unreadable dovecot-uidlist, rebuilding');
+      return null;
+    }
+    const entry = { stamp, list, byBase: new Map(list.records.map((r) => [r.baseName, r.uid])) };
+    // Only cache what we read whole; a torn read gets another stamp and is read again.
+    this.uidlists.set(dir, entry);
+    return entry;
+  }
+
+  private async remember(dir: string, list: Uidlist): Promise<CachedUidlist> {
+    const st = await stat(path.join(dir, UIDLIST));
+    const entry = { stamp: stampOf(st), list, byBase: new Map(list.records.map((r) => [r.baseName, r.uid])) };
+    this.uidlists.set(dir, entry);
+    return entry;
+  }
+
+  /** A fresh uidlist for a new (or uidlist-less) mailbox. Call under the dotlock. */
+  async createUidlist(ref: MailboxRef): Promise<Uidlist> {
+    const list: Uidlist = {
+      version: 3,
+      uidValidity: await nextUidValidity(ref.home),
+      headerNextUid: 1,
+      guid: randomBytes(16).toString('hex'),
+      headerExtra: [],
+      records: [],
+    };
+    await atomicWrite(path.join(ref.dir, UIDLIST), serializeUidlist(list));
+    await this.remember(ref.dir, list);
+    return list;
+  }
+
+  /** Runs fn under the uidlist dotlock with the current list (created if missing). */
+  async withUidlist<T>(ref: MailboxRef, fn: (list: Uidlist, byBase: Map<string, number>) => Promise<T>): Promise<T> {
+    return withDotlock(path.join(ref.dir, UIDLIST), async () => {
+      let cached = await this.readUidlist(ref.dir);
+      if (!cached) {
+        await this.createUidlist(ref);
+        cached = (await this.readUidlist(ref.dir))!;
+      }
+      return fn(cached.list, cached.byBase);
+    });
+  }
+
+  /** Adds records with one append (Dovecot's habit), or rewrites when records were dropped. Under the dotlock. */
+  async appendRecords(ref: MailboxRef, list: Uidlist, added: UidRecord[]): Promise<void> {
+    if (added.length === 0) return;
+    const updated: Uidlist = { ...list, records: [...list.records, ...added] };
+    await appendFile(path.join(ref.dir, UIDLIST), added.map(serializeRecord).join(''));
+    await this.remember(ref.dir, updated);
+  }
+
+  async rewrite(ref: MailboxRef, list: Uidlist): Promise<void> {
+    await atomicWrite(path.join(ref.dir, UIDLIST), serializeUidlist(list));
+    await this.remember(ref.dir, list);
+  }
+
+  /** One readdir of new/ then cur/: a file moving new → cur meanwhile is still seen once. */
+  async scan(dir: string): Promise<Scan> {
+    const out: Scan = new Map();
+    for (const sub of ['new', 'cur'] as const) {
+      let names: string[];
+      try {
+        names = await readdir(path.join(dir, sub));
+      } catch (err) {
+        if (isErrno(err, 'ENOENT')) continue;
+        throw err;
+      }
+      for (const name of names) {
+        if (name.startsWith('.')) continue;
+        const parsed = parseFileName(name);
+        out.set(parsed.baseName, { sub, parsed });
+      }
+    }
+    return out;
+  }
+
+  /** Syncs the directory with the uidlist; call under the mailbox mutex. */
+  async sync(ref: MailboxRef): Promise<SyncResult> {
+    const first = await this.scan(ref.dir);
+    const cached = await this.readUidlist(ref.dir);
+    if (cached && [...first.keys()].every((b) => cached.byBase.has(b))) {
+      return { list: cached.list, files: build(cached.byBase, first) };
+    }
+    return this.withUidlist(ref, async (list, byBase) => {
+      const second = await this.scan(ref.dir);
+      const unknown = [...second.keys()].filter((b) => !byBase.has(b)).sort(compareMaildirNames);
+      if (unknown.length === 0) return { list, files: build(byBase, second) };
+      let uid = nextUid(list);
+      const added = unknown.map((baseName) => ({ uid: uid++, baseName, ext: [] as string[] }));
+      // Records whose file was in neither listing are expunged; drop them while rewriting.
+      const kept = list.records.filter((r) => first.has(r.baseName) || second.has(r.baseName));
+      if (kept.length !== list.records.length) {
+        await this.rewrite(ref, { ...list, headerNextUid: uid, records: [...kept, ...added] });
+      } else {
+        await this.appendRecords(ref, list, added);
+      }
+      const now = (await this.readUidlist(ref.dir))!;
+      this.logger.debug({ dir: ref.dir, added: added.length }, 'assigned uids to new files');
+      return { list: now.list, files: build(now.byBase, second) };
+    });
+  }
+
+  async readKeywords(dir: string): Promise<KeywordTable> {
+    const file = path.join(dir, KEYWORDS);
+    let st;
+    try {
+      st = await stat(file);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return [];
+      throw err;
+    }
+    const stamp = stampOf(st);
+    const cached = this.keywords.get(dir);
+    if (cached && cached.stamp === stamp) return cached.table;
+    const table = parseKeywords((await readIfExists(file)) ?? '');
+    this.keywords.set(dir, { stamp, table });
+    return table;
+  }
+
+  /** Makes sure every keyword has a letter (under Dovecot's dotlock on the file). */
+  async ensureKeywords(dir: string, keywords: string[]): Promise<KeywordTable> {
+    const table = await this.readKeywords(dir);
+    const probe = [...table];
+    if (keywords.length === 0 || !addKeywords(probe, keywords)) return table;
+    const file = path.join(dir, KEYWORDS);
+    return withDotlock(file, async () => {
+      const fresh = [...(await this.readKeywords(dir))];
+      if (addKeywords(fresh, keywords)) {
+        await atomicWrite(file, serializeKeywords(fresh));
+        this.keywords.set(dir, { stamp: stampOf(await stat(file)), table: fresh });
+      }
+      return fresh;
+    });
+  }
+}
+
+function build(byBase: Map<string, number>, scan: Scan): MessageFile[] {
+  const files: MessageFile[] = [];
+  for (const [base, f] of scan) {
+    const uid = byBase.get(base);
+    if (uid !== undefined) files.push({ uid, sub: f.sub, parsed: f.parsed });
+  }
+  return files.sort((a, b) => a.uid - b.uid);
+}

@@ -1,0 +1,290 @@
+// The Dovecot-compatible Maildir store (mail_location = maildir:<root>/%d/%n).
+//
+// Concurrency rules:
+// - one in-process mutex per mailbox directory serialises sync and mutations;
+// - dovecot-uidlist, dovecot-keywords and subscriptions are changed only under
+//   Dovecot's dotlock (`<file>.lock`), taken inside the mutex, never the other way round;
+// - message bytes are streamed into tmp/ before any lock is taken;
+// - nothing here waits on a socket.
+import { EventEmitter } from 'node:events';
+import { mkdir, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import {
+  createFolder,
+  DEFAULT_FOLDERS,
+  deleteFolder,
+  isMaildir,
+  listFolderDirs,
+  makeMaildir,
+  readSubscriptions,
+  renameFolder,
+  specialUseOf,
+  updateSubscriptions,
+} from './folders.js';
+import { isErrno } from './fsutil.js';
+import { KeyedMutex } from './lock.js';
+import { MailboxStates, type MailboxRef } from './mailbox-state.js';
+import * as msg from './messages.js';
+import { OwnWrites } from './own-writes.js';
+import { mailboxDir, parseMailboxName, userDir } from './paths.js';
+import { readQuota, addQuota } from './quota.js';
+import { nextUid } from './uidlist.js';
+import { UniqueNames } from './unique.js';
+import { UserWatcher } from './watch.js';
+import {
+  StoreError,
+  type DeliverOptions,
+  type DeliverResult,
+  type MailboxInfo,
+  type MailStore,
+  type MailUser,
+  type MessageInfo,
+  type MessageSource,
+  type QuotaUsage,
+  type StoreChange,
+  type SystemFlag,
+} from './types.js';
+
+export interface MaildirStoreOptions {
+  root: string;
+  hostname: string;
+  logger: Logger;
+  /** The on-disk Maildir++ separator; only '.' is supported. */
+  hierarchySeparator?: '.';
+}
+
+/** A watch stop function that also tells when every mailbox is being watched. */
+export type WatchStop = (() => void) & { ready: Promise<void> };
+
+export function createMaildirStore(opts: MaildirStoreOptions): MailStore & { watch(user: MailUser): WatchStop } {
+  if (opts.hierarchySeparator !== undefined && opts.hierarchySeparator !== '.') {
+    throw new Error('only the Maildir++ separator "." is supported');
+  }
+  const root = path.resolve(opts.root);
+  const logger = opts.logger.child({ svc: 'maildir' });
+  const bus = new EventEmitter();
+  bus.setMaxListeners(0);
+  const states = new MailboxStates(logger);
+  const ctx: msg.Ctx = {
+    states,
+    mutex: new KeyedMutex(),
+    names: new UniqueNames(opts.hostname || os.hostname()),
+    own: new OwnWrites(),
+    logger,
+  };
+  const watchers = new Set<UserWatcher>();
+  const folderLocks = new KeyedMutex();
+
+  const emit = (change: StoreChange): void => {
+    try {
+      bus.emit('change', change);
+    } catch (err) {
+      logger.error({ err }, 'change listener failed');
+    }
+  };
+
+  function ref(user: MailUser, name: string): MailboxRef {
+    const mb = parseMailboxName(name);
+    return { home: userDir(root, user), dir: mailboxDir(root, user, mb), name: mb.name };
+  }
+
+  async function existing(user: MailUser, name: string): Promise<MailboxRef> {
+    const r = ref(user, name);
+    if (!(await isMaildir(r.dir))) throw new StoreError('no-mailbox', `no mailbox ${r.name}`);
+    return r;
+  }
+
+  /** Folder-level changes of one user are serialised (create/rename/delete/subscribe). */
+  function forUser<T>(user: MailUser, fn: () => Promise<T>): Promise<T> {
+    return folderLocks.run(userDir(root, user), fn);
+  }
+
+  async function ensureUser(user: MailUser): Promise<void> {
+    const home = userDir(root, user);
+    if (await isMaildir(home)) return;
+    await forUser(user, async () => {
+      if (await isMaildir(home)) return;
+      await mkdir(home, { recursive: true, mode: 0o700 });
+      await makeMaildir(home, false);
+      await states.sync(ref(user, 'INBOX')); // writes dovecot-uidlist with a UIDVALIDITY
+      for (const [name] of DEFAULT_FOLDERS) {
+        try {
+          const r = ref(user, name);
+          await createFolder(home, parseMailboxName(name));
+          await states.sync(r);
+        } catch (err) {
+          if (!(err instanceof StoreError && err.code === 'exists')) throw err;
+        }
+      }
+      await updateSubscriptions(home, (names) => [...new Set([...names, 'INBOX', ...DEFAULT_FOLDERS.map(([n]) => n)])]);
+      logger.info({ domain: user.domain, user: user.localPart }, 'created maildir');
+    });
+  }
+
+  async function info(user: MailUser, name: string, subscribed: Set<string>): Promise<MailboxInfo | null> {
+    const r = ref(user, name);
+    try {
+      const { list } = await ctx.mutex.run(r.dir, () => states.sync(r));
+      const out: MailboxInfo = { name: r.name, uidValidity: list.uidValidity, uidNext: nextUid(list), subscribed: subscribed.has(r.name) };
+      const special = specialUseOf(r.name);
+      if (special) out.specialUse = special;
+      return out;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return null; // deleted while listing
+      throw err;
+    }
+  }
+
+  const store = {
+    ensureUser,
+
+    async listMailboxes(user: MailUser): Promise<MailboxInfo[]> {
+      const home = userDir(root, user);
+      if (!(await isMaildir(home))) return [];
+      const subscribed = new Set(await readSubscriptions(home));
+      const names = ['INBOX', ...(await listFolderDirs(home)).map((f) => f.name)];
+      const out: MailboxInfo[] = [];
+      for (const n of names) {
+        const i = await info(user, n, subscribed);
+        if (i) out.push(i);
+      }
+      return out;
+    },
+
+    async createMailbox(user: MailUser, name: string): Promise<void> {
+      const r = ref(user, name);
+      const home = r.home;
+      if (!(await isMaildir(home))) await ensureUser(user);
+      await forUser(user, async () => {
+        await createFolder(home, parseMailboxName(r.name));
+        await ctx.mutex.run(r.dir, () => states.sync(r));
+      });
+      emit({ type: 'mailbox-create', user, mailbox: r.name });
+    },
+
+    async deleteMailbox(user: MailUser, name: string): Promise<void> {
+      const r = ref(user, name);
+      await forUser(user, () => ctx.mutex.run(r.dir, () => deleteFolder(r.home, parseMailboxName(r.name), states, logger)));
+      emit({ type: 'mailbox-delete', user, mailbox: r.name });
+    },
+
+    async renameMailbox(user: MailUser, from: string, to: string): Promise<void> {
+      const src = ref(user, from);
+      const dst = ref(user, to);
+      if (src.name === 'INBOX') {
+        // RFC 3501 6.3.5: renaming INBOX moves its messages to the new name; INBOX stays.
+        await store.createMailbox(user, dst.name);
+        const { messages } = await store.listMessages(user, 'INBOX');
+        await store.move(user, 'INBOX', messages.map((m) => m.uid), dst.name);
+        return;
+      }
+      const renamed = await forUser(user, async () => {
+        const done = await renameFolder(src.home, parseMailboxName(src.name), parseMailboxName(dst.name), states);
+        // Subscriptions follow the rename, as Dovecot does, so clients keep seeing them.
+        const map = new Map(done);
+        await updateSubscriptions(src.home, (names) => names.map((n) => map.get(n) ?? n));
+        return done;
+      });
+      for (const [a, b] of renamed) emit({ type: 'mailbox-rename', user, mailbox: a, newName: b });
+    },
+
+    async setSubscribed(user: MailUser, name: string, subscribed: boolean): Promise<void> {
+      const r = ref(user, name);
+      await forUser(user, () =>
+        updateSubscriptions(r.home, (names) =>
+          subscribed ? (names.includes(r.name) ? names : [...names, r.name]) : names.filter((n) => n !== r.name),
+        ),
+      );
+    },
+
+    async deliver(user: MailUser, mailbox: string, source: MessageSource, o?: DeliverOptions): Promise<DeliverResult> {
+      const r = ref(user, mailbox);
+      if (r.name === 'INBOX' && !(await isMaildir(r.dir))) await ensureUser(user);
+      if (!(await isMaildir(r.dir))) throw new StoreError('no-mailbox', `no mailbox ${r.name}`);
+      const result = await msg.deliver(ctx, r, source, o);
+      await addQuota(r.home, result.size, 1).catch((err: unknown) => logger.warn({ err }, 'maildirsize update failed'));
+      logger.debug({ mailbox: r.name, uid: result.uid, size: result.size }, 'delivered');
+      emit({ type: 'append', user, mailbox: r.name, uid: result.uid, uidValidity: result.uidValidity });
+      return result;
+    },
+
+    async listMessages(user: MailUser, mailbox: string): Promise<{ uidValidity: number; uidNext: number; messages: MessageInfo[] }> {
+      const r = await existing(user, mailbox);
+      const { list, files } = await ctx.mutex.run(r.dir, () => states.sync(r));
+      const table = await states.readKeywords(r.dir);
+      const messages: MessageInfo[] = [];
+      for (const f of files) messages.push(await msg.toMessageInfo(ctx, r, f, table));
+      return { uidValidity: list.uidValidity, uidNext: nextUid(list), messages };
+    },
+
+    async openMessage(user: MailUser, mailbox: string, uid: number): Promise<Readable> {
+      return msg.openMessage(ctx, await existing(user, mailbox), uid);
+    },
+
+    async setFlags(user: MailUser, mailbox: string, uids: number[], op: 'set' | 'add' | 'remove', flags: SystemFlag[], keywords?: string[]) {
+      const r = await existing(user, mailbox);
+      const changed = await msg.setFlags(ctx, r, uids, op, flags, keywords);
+      for (const m of changed) emit({ type: 'flags', user, mailbox: r.name, uid: m.uid, flags: m.flags, keywords: m.keywords });
+      return changed;
+    },
+
+    async expunge(user: MailUser, mailbox: string, uids: number[]): Promise<number[]> {
+      const r = await existing(user, mailbox);
+      const done = await msg.expunge(ctx, r, uids);
+      if (done.length > 0) emit({ type: 'expunge', user, mailbox: r.name, uids: done });
+      return done;
+    },
+
+    async copy(user: MailUser, from: string, uids: number[], to: string): Promise<Map<number, number>> {
+      const src = await existing(user, from);
+      const dst = await existing(user, to);
+      const map = await msg.copy(ctx, src, uids, dst);
+      const { uidValidity } = await ctx.mutex.run(dst.dir, async () => (await states.sync(dst)).list);
+      for (const uid of map.values()) emit({ type: 'append', user, mailbox: dst.name, uid, uidValidity });
+      return map;
+    },
+
+    async move(user: MailUser, from: string, uids: number[], to: string): Promise<Map<number, number>> {
+      // RFC 6851: copy, then expunge exactly the messages that were copied.
+      const map = await store.copy(user, from, uids, to);
+      await store.expunge(user, from, [...map.keys()]);
+      return map;
+    },
+
+    async quotaUsage(user: MailUser): Promise<QuotaUsage> {
+      const home = userDir(root, user);
+      try {
+        await stat(home);
+      } catch (err) {
+        if (isErrno(err, 'ENOENT')) return { bytes: 0, messages: 0 };
+        throw err;
+      }
+      return readQuota(home);
+    },
+
+    onChange(listener: (change: StoreChange) => void): () => void {
+      bus.on('change', listener);
+      return () => bus.off('change', listener);
+    },
+
+    watch(user: MailUser): WatchStop {
+      const w = new UserWatcher(userDir(root, user), (mailbox) => emit({ type: 'external', user, mailbox }), ctx.own, logger.child({ domain: user.domain, user: user.localPart }));
+      watchers.add(w);
+      const stop = () => {
+        w.stop();
+        watchers.delete(w);
+      };
+      return Object.assign(stop, { ready: w.ready });
+    },
+
+    async close(): Promise<void> {
+      for (const w of watchers) w.stop();
+      watchers.clear();
+      bus.removeAllListeners();
+    },
+  };
+  return store;
+}
