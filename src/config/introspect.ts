@@ -2,7 +2,7 @@
 // messages ("expected integer 0-65535") and the generated reference. Only the schema
 // shapes used in schema.ts are understood; anything else is described as "value".
 import { z } from 'zod';
-import { fieldKinds, type FieldKind } from './schema.js';
+import { fieldKinds, typeNames, type FieldKind } from './schema.js';
 
 type AnySchema = z.core.$ZodType;
 
@@ -85,6 +85,8 @@ function checkValue(s: AnySchema, check: string, field: string): number | undefi
 /** Human words for what a schema accepts, e.g. `integer 0-65535`, `one of info, debug`. */
 export function expectedText(schema: AnySchema): string {
   const inner = unwrap(schema).inner;
+  const named = typeNames.get(inner)?.name;
+  if (named) return named;
   const def = defOf(inner);
   switch (def.type) {
     case 'string': {

@@ -10,6 +10,9 @@ import { z } from 'zod';
 export type FieldKind = 'path' | 'secret';
 export const fieldKinds = z.registry<{ kind: FieldKind }>();
 
+/** Names for refined strings in error messages and the reference ("list of IP address"). */
+export const typeNames = z.registry<{ name: string }>();
+
 const pathString = () => z.string().min(1).register(fieldKinds, { kind: 'path' });
 /** For passwords and API keys (relay, admin API): `fooFile: /run/secrets/x` also works. */
 export const secretString = () => z.string().min(1).register(fieldKinds, { kind: 'secret' });
@@ -26,11 +29,12 @@ const cidr = z.string().refine(
     }
   },
   { message: 'expected an address or CIDR range like 100.64.0.0/10' },
-);
+).register(typeNames, { name: 'CIDR range' });
 
 const bindAddress = z
   .string()
-  .refine((v) => v === 'localhost' || ipaddr.isValid(v), { message: 'expected an IP address like 127.0.0.1 or ::1' });
+  .refine((v) => v === 'localhost' || ipaddr.isValid(v), { message: 'expected an IP address like 127.0.0.1 or ::1' })
+  .register(typeNames, { name: 'IP address' });
 
 // Sections use .prefault({}): in zod 4 .default({}) returns `{}` as is, skipping the
 // defaults of the keys inside.
