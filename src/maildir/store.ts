@@ -59,7 +59,12 @@ export interface MaildirStoreOptions {
 /** A watch stop function that also tells when every mailbox is being watched. */
 export type WatchStop = (() => void) & { ready: Promise<void> };
 
-export function createMaildirStore(opts: MaildirStoreOptions): MailStore & { watch(user: MailUser): WatchStop } {
+/** MailStore whose watch() also exposes when the watchers are in place. */
+export interface MaildirStore extends MailStore {
+  watch(user: MailUser): WatchStop;
+}
+
+export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
   if (opts.hierarchySeparator !== undefined && opts.hierarchySeparator !== '.') {
     throw new Error('only the Maildir++ separator "." is supported');
   }

@@ -1,0 +1,276 @@
+// Starts a real Dovecot 2.3 (imap + lmtp) in a temporary directory for interop tests,
+// plus a minimal IMAP line client that keeps literals as bytes.
+//
+// Dovecot refuses mail access as root ("Mail access not allowed for root"), so when the
+// tests run as root Dovecot's mail processes use uid/gid 65534 and the test runs our
+// store with that effective uid too (asMailUser), which is what production looks like:
+// Dovecot and this server sharing one vmail uid.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { access, chmod, chown, mkdir, mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+
+export const DOVECOT_BIN = '/usr/sbin/dovecot';
+const NOBODY = 65534;
+
+export async function dovecotAvailable(): Promise<boolean> {
+  try {
+    await access(DOVECOT_BIN);
+    await access('/usr/lib/dovecot/imap');
+    await access('/usr/lib/dovecot/lmtp');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+export interface Dovecot {
+  dir: string;
+  mailRoot: string;
+  imapPort: number;
+  lmtpPort: number;
+  user: string;
+  password: string;
+  /** Runs fn with the uid/gid Dovecot uses for mail (no-op when not root). */
+  asMailUser<T>(fn: () => Promise<T>): Promise<T>;
+  log(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startDovecot(opts: { separator?: string } = {}): Promise<Dovecot> {
+  const isRoot = process.getuid?.() === 0;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'dovecot-'));
+  const mailRoot = path.join(dir, 'mail');
+  await mkdir(mailRoot);
+  if (isRoot) {
+    // Login processes (dovenull) must reach base_dir; mail processes (65534) the mail root.
+    await chmod(dir, 0o755);
+    await chown(mailRoot, NOBODY, NOBODY);
+  }
+  const [imapPort, lmtpPort] = [await freePort(), await freePort()];
+  const me = os.userInfo().username;
+  const user = 'alice@example.test';
+  const password = 'secret';
+  await writeFile(path.join(dir, 'passwd'), `${user}:{PLAIN}${password}:::::\n`);
+  const conf = `
+base_dir = ${dir}/run
+state_dir = ${dir}/state
+log_path = ${dir}/dovecot.log
+info_log_path = ${dir}/dovecot.log
+protocols = imap lmtp
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+mail_location = maildir:${mailRoot}/%d/%n
+first_valid_uid = 1
+${isRoot ? `mail_uid = ${NOBODY}\nmail_gid = ${NOBODY}` : `default_login_user = ${me}\ndefault_internal_user = ${me}`}
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN ${dir}/passwd
+}
+userdb {
+  driver = passwd-file
+  args = ${dir}/passwd
+}
+namespace inbox {
+  inbox = yes
+  separator = ${opts.separator ?? '/'}
+}
+service imap-login {
+  chroot =
+  inet_listener imap {
+    address = 127.0.0.1
+    port = ${imapPort}
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = ${lmtpPort}
+  }
+  unix_listener lmtp {
+    mode = 0600
+  }
+}
+`;
+  await writeFile(path.join(dir, 'dovecot.conf'), conf);
+  const child: ChildProcess = spawn(DOVECOT_BIN, ['-F', '-c', path.join(dir, 'dovecot.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let dead = false;
+  void exited.then(() => (dead = true));
+
+  const log = async () => (await readFile(path.join(dir, 'dovecot.log'), 'utf8').catch(() => '')) + output;
+  // Dovecot has no readiness signal; connecting until the greeting arrives is the signal.
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (dead) throw new Error(`dovecot exited during startup:\n${await log()}`);
+    if (await greets(imapPort)) break;
+    if (Date.now() > deadline) throw new Error(`dovecot did not start:\n${await log()}`);
+    await delay(50);
+  }
+
+  return {
+    dir,
+    mailRoot,
+    imapPort,
+    lmtpPort,
+    user,
+    password,
+    log,
+    async asMailUser<T>(fn: () => Promise<T>): Promise<T> {
+      if (!isRoot) return fn();
+      process.setegid!(NOBODY);
+      process.seteuid!(NOBODY);
+      try {
+        return await fn();
+      } finally {
+        process.seteuid!(0);
+        process.setegid!(0);
+      }
+    },
+    async stop() {
+      if (!dead) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function greets(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('data', (d) => {
+      s.destroy();
+      resolve(d.toString().startsWith('* OK'));
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export interface ImapResponse {
+  /** Untagged responses, literal bytes replaced by their length marker. */
+  untagged: string[];
+  /** Literal payloads in order of appearance. */
+  literals: Buffer[];
+  tagged: string;
+}
+
+/** Just enough IMAP for tests: tagged commands, untagged lines, literals kept as bytes. */
+export class ImapClient {
+  private buf = Buffer.alloc(0);
+  private waiter: (() => void) | null = null;
+  private tagNo = 0;
+  private closed = false;
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+  }
+
+  static async connect(port: number): Promise<ImapClient> {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const c = new ImapClient(socket);
+    const greeting = await c.readLine();
+    if (!greeting.startsWith('* OK')) throw new Error(`bad greeting ${greeting}`);
+    return c;
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  private async need(n: number): Promise<void> {
+    while (this.buf.length < n) {
+      if (this.closed) throw new Error('connection closed');
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+  }
+
+  private async readLine(): Promise<string> {
+    for (;;) {
+      const i = this.buf.indexOf('\r\n');
+      if (i >= 0) {
+        const line = this.buf.subarray(0, i).toString('utf8');
+        this.buf = this.buf.subarray(i + 2);
+        return line;
+      }
+      if (this.closed) throw new Error('connection closed');
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+  }
+
+  async command(cmd: string): Promise<ImapResponse> {
+    const tag = `T${++this.tagNo}`;
+    this.socket.write(`${tag} ${cmd}\r\n`);
+    const res: ImapResponse = { untagged: [], literals: [], tagged: '' };
+    for (;;) {
+      let line = await this.readLine();
+      let full = line;
+      for (let m = /\{(\d+)\}$/.exec(line); m; m = /\{(\d+)\}$/.exec(line)) {
+        const n = Number(m[1]);
+        await this.need(n);
+        res.literals.push(Buffer.from(this.buf.subarray(0, n)));
+        this.buf = this.buf.subarray(n);
+        line = await this.readLine();
+        full += line;
+      }
+      if (full.startsWith(`${tag} `)) {
+        res.tagged = full;
+        if (!full.startsWith(`${tag} OK`)) throw new Error(`${cmd} failed: ${full}`);
+        return res;
+      }
+      res.untagged.push(full);
+    }
+  }
+
+  async login(user: string, password: string): Promise<void> {
+    await this.command(`LOGIN "${user}" "${password}"`);
+  }
+
+  async close(): Promise<void> {
+    await this.command('LOGOUT').catch(() => undefined);
+    this.socket.destroy();
+  }
+}
+
+/** Parses `* n FETCH (UID u FLAGS (...))` lines into uid → flags (\Recent dropped). */
+export function parseFetchFlags(untagged: string[]): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const line of untagged) {
+    const uid = /\bUID (\d+)/.exec(line);
+    const flags = /\bFLAGS \(([^)]*)\)/.exec(line);
+    if (!uid || !flags) continue;
+    out.set(Number(uid[1]), flags[1]!.split(' ').filter((f) => f && f !== '\\Recent'));
+  }
+  return out;
+}
