@@ -47,6 +47,9 @@ export function buildProgram(): Command {
   registerDomainCommands(group(program, 'domain', 'manage domains'), globals);
   registerUserCommands(group(program, 'user', 'manage users'), globals);
   registerAliasCommands(group(program, 'alias', 'manage aliases and catch-alls'), globals);
+  // Subcommands inherit the groups' allowExcessArguments; switch it back off so a
+  // stray argument (a password typed after the address) is a usage error.
+  for (const g of program.commands) for (const sub of g.commands) sub.allowExcessArguments(false);
 
   program
     .command('check-config')
