@@ -59,6 +59,7 @@ export async function startDovecot(opts: { separator?: string } = {}): Promise<D
   }
   const [imapPort, lmtpPort] = [await freePort(), await freePort()];
   const me = os.userInfo().username;
+  const myGroup = isRoot ? 'root' : await groupName(os.userInfo().gid);
   const user = 'alice@example.test';
   const password = 'secret';
   await writeFile(path.join(dir, 'passwd'), `${user}:{PLAIN}${password}:::::\n`);
@@ -74,7 +75,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain
 mail_location = maildir:${mailRoot}/%d/%n
 first_valid_uid = 1
-${isRoot ? `mail_uid = ${NOBODY}\nmail_gid = ${NOBODY}` : `default_login_user = ${me}\ndefault_internal_user = ${me}`}
+${isRoot ? `mail_uid = ${NOBODY}\nmail_gid = ${NOBODY}` : `default_login_user = ${me}\ndefault_internal_user = ${me}\ndefault_internal_group = ${myGroup}`}
 passdb {
   driver = passwd-file
   args = scheme=PLAIN ${dir}/passwd
@@ -86,6 +87,10 @@ userdb {
 namespace inbox {
   inbox = yes
   separator = ${opts.separator ?? '/'}
+}
+# chroot needs root; unprivileged runs would crash-loop anvil and slow every login.
+service anvil {
+  chroot =
 }
 service imap-login {
   chroot =
@@ -155,6 +160,16 @@ service lmtp {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Dovecot wants group names; unprivileged it may only chown sockets to its own group. */
+async function groupName(gid: number): Promise<string> {
+  const groups = await readFile('/etc/group', 'utf8').catch(() => '');
+  for (const line of groups.split('\n')) {
+    const [name, , id] = line.split(':');
+    if (name && Number(id) === gid) return name;
+  }
+  return String(gid);
 }
 
 function greets(port: number): Promise<boolean> {
