@@ -125,9 +125,19 @@ service lmtp {
   // Dovecot has no readiness signal; connecting until the greeting arrives is the signal.
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (dead) throw new Error(`dovecot exited during startup:\n${await log()}`);
-    if (await greets(imapPort)) break;
-    if (Date.now() > deadline) throw new Error(`dovecot did not start:\n${await log()}`);
+    let failure: string | null = null;
+    if (dead) failure = 'dovecot exited during startup';
+    else if (await greets(imapPort)) break;
+    else if (Date.now() > deadline) failure = 'dovecot did not start';
+    if (failure) {
+      const text = await log();
+      if (!dead) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+      throw new Error(`${failure}:\n${text}`);
+    }
     await delay(50);
   }
 
