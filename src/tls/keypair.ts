@@ -69,6 +69,9 @@ export function buildKeyPair(key: Buffer, cert: Buffer, minVersion: MinTlsVersio
 }
 
 export async function loadKeyPair(certFile: string, keyFile: string, minVersion: MinTlsVersion): Promise<KeyPair> {
-  const [cert, key] = await Promise.all([readPem(certFile, 'certificate'), readPem(keyFile, 'key')]);
-  return buildKeyPair(key, cert, minVersion, { certFile, keyFile });
+  // allSettled, so that with both files missing the error always names the certificate.
+  const [cert, key] = await Promise.allSettled([readPem(certFile, 'certificate'), readPem(keyFile, 'key')]);
+  if (cert.status === 'rejected') throw cert.reason;
+  if (key.status === 'rejected') throw key.reason;
+  return buildKeyPair(key.value, cert.value, minVersion, { certFile, keyFile });
 }
