@@ -18,8 +18,9 @@ async function firstLineOfStdin(): Promise<string | undefined> {
 function promptHidden(question: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const stdin = process.stdin;
-    process.stderr.write(question);
+    // Raw mode first: text typed right after the prompt appears must not be echoed.
     stdin.setRawMode(true);
+    process.stderr.write(question);
     stdin.resume();
     stdin.setEncoding('utf8');
     let value = '';

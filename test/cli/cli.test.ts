@@ -1,5 +1,5 @@
 // Runs the real `mailserver` bin (built once) as a child process against a fresh data dir.
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { access, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -260,5 +260,61 @@ describe('command line and config', () => {
   it('check-config is wired', async () => {
     const r = await cli(['check-config']);
     expect(r.code, r.stderr).toBe(0);
+  });
+});
+
+// The prompt needs a real terminal; Python's pty module provides one.
+const PTY_DRIVER = `
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:-2])
+out = b''
+def until_prompt():
+    global out
+    end = time.time() + 20
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try: out += os.read(fd, 1000)
+            except OSError: return
+            if out.endswith(b'password: '): return
+for answer in sys.argv[-2:]:
+    until_prompt(); out = out + b'|'; os.write(fd, answer.encode() + b'\\r')
+end = time.time() + 20
+while time.time() < end:
+    try: chunk = os.read(fd, 1000)
+    except OSError: break
+    if not chunk: break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode())
+sys.exit(os.waitstatus_to_exitcode(status))
+`;
+
+describe('interactive password prompt', () => {
+  const python = (() => {
+    try {
+      return Boolean(execFileSync('python3', ['-c', 'import pty']));
+    } catch {
+      return false;
+    }
+  })();
+
+  it.skipIf(!python)('asks twice without echo and refuses a mismatch', async () => {
+    await ok(['domain', 'add', 'example.com']);
+    const drive = (args: string[], a: string, b: string) =>
+      promisify(execFile)('python3', ['-c', PTY_DRIVER, process.execPath, BIN, '--config', configPath, ...args, a, b], { cwd: dir }).catch(
+        (e: { stdout: string; code: number }) => e,
+      );
+    const added = await drive(['user', 'add', 'tty@example.com'], 'tty secret', 'tty secret');
+    expect(added.stdout).toContain('added user tty@example.com');
+    expect(added.stdout).not.toContain('tty secret');
+    const mismatch = (await drive(['user', 'passwd', 'tty@example.com'], 'one', 'two')) as { stdout: string; code?: number };
+    expect(mismatch.stdout).toContain('mailserver: passwords do not match');
+    expect(mismatch.code).toBe(1);
+    await withDirectory(async (d) => {
+      expect(await d.authenticate('tty@example.com', 'tty secret')).not.toBeNull();
+    });
   });
 });
