@@ -72,7 +72,10 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
     return null;
   }
 
-  /** Delivers one copy to one user; the reply describes that copy alone. */
+  /**
+   * Delivers one copy to one user. The reply text names no recipient: one copy may answer
+   * several RCPTs (duplicate elimination), and summarise() prefixes each with its own.
+   */
   async function deliverToUser(
     env: InboundEnvelope,
     message: SpooledMessage,
@@ -84,7 +87,7 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
     try {
       if (await overQuota(user, message.size)) {
         log.info({ user: user.address, size: message.size }, 'delivery refused: over quota');
-        return reply(552, '5.2.2', `<${rcpt}>: Mailbox is full`);
+        return reply(552, '5.2.2', 'Mailbox is full');
       }
       if (!ensured.has(user.address)) {
         await store.ensureUser(who);
@@ -93,13 +96,13 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
       const prefix = traceHeaders(env, user.address, rcpt, hostname, now());
       const result = await store.deliver(who, 'INBOX', { open: () => prepend(prefix, message.open()) });
       log.info({ user: user.address, uid: result.uid, size: result.size }, 'delivered');
-      return reply(250, '2.0.0', `<${rcpt}> ${env.sessionId} Saved`);
+      return reply(250, '2.0.0', `${env.sessionId} Saved`);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      if (code === 'over-quota') return reply(552, '5.2.2', `<${rcpt}>: Mailbox is full`);
+      if (code === 'over-quota') return reply(552, '5.2.2', 'Mailbox is full');
       // Storage detail goes to the log only; the client learns to retry.
       log.error({ err, user: user.address }, 'delivery failed');
-      return reply(451, '4.3.0', `<${rcpt}>: Temporary failure, try again later (${env.sessionId})`);
+      return reply(451, '4.3.0', `Temporary failure, try again later (${env.sessionId})`);
     }
   }
 
@@ -160,11 +163,10 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
  * mail is worse, so a temporary failure wins); otherwise the first permanent failure.
  */
 function summarise(rcpt: string, outcomes: DeliveryReply[]): DeliveryReply {
-  if (outcomes.length === 1) return outcomes[0]!;
   const temp = outcomes.find((r) => r.code >= 400 && r.code < 500);
-  if (temp) return temp;
-  if (outcomes.some((r) => r.code < 300)) return reply(250, '2.0.0', `<${rcpt}> Saved`);
-  return outcomes[0]!;
+  const pick = temp ?? outcomes.find((r) => r.code < 300) ?? outcomes[0]!;
+  const sep = pick.code < 300 ? ' ' : ': ';
+  return { ...pick, text: `<${rcpt}>${sep}${pick.text}` };
 }
 
 function prepend(prefix: Buffer, body: Readable): Readable {

@@ -39,7 +39,8 @@ export function createLmtpService(opts: LmtpServiceOptions): Service {
   const smtp = new SMTPServer({
     lmtp: true,
     name: opts.hostname,
-    banner: 'LMTP ready',
+    banner: 'ready',
+    hideENHANCEDSTATUSCODES: false,
     size: opts.maxMessageBytes,
     maxRecipients: opts.maxRecipients,
     maxClients: opts.listener.maxConnections,

@@ -14,6 +14,8 @@ export interface TestServer {
   mailRoot: string;
   logs: Array<Record<string, unknown>>;
   lmtpPort: number;
+  /** Adds a user the way `mailserver user add` does: directory entry plus Maildir. */
+  addUser(address: string, password: string, opts?: { quotaMb?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -47,6 +49,10 @@ export async function startTestServer(overrides: DeepPartial<ResolvedConfig> = {
     mailRoot: config.mailRoot,
     logs,
     lmtpPort: app.port('lmtp'),
+    async addUser(address, password, opts) {
+      const u = await app.directory.addUser(address, password, opts);
+      await app.store.ensureUser({ domain: u.domain, localPart: u.localPart });
+    },
     async stop() {
       await app.stop();
       await rm(dataDir, { recursive: true, force: true });

@@ -1,14 +1,20 @@
 // Realistic test messages, including the Japanese encodings our users receive.
 import iconv from 'iconv-lite';
+import Encoding from 'encoding-japanese';
 import { randomBytes } from 'node:crypto';
+
+/** ISO-2022-JP (JIS) bytes; iconv-lite has no encoder for this stateful charset. */
+export function toIso2022jp(text: string): Buffer {
+  return Buffer.from(Encoding.convert(Encoding.stringToCode(text), { to: 'JIS', from: 'UNICODE' }));
+}
 
 /** RFC 2047 B-encoding of a Japanese subject in ISO-2022-JP, as Japanese MUAs send it. */
 export function isoJpSubject(text: string): string {
-  return `=?ISO-2022-JP?B?${iconv.encode(text, 'ISO-2022-JP').toString('base64')}?=`;
+  return `=?ISO-2022-JP?B?${toIso2022jp(text).toString('base64')}?=`;
 }
 
 export function japaneseMessage(opts: { from?: string; to?: string; subject?: string; id?: string } = {}): Buffer {
-  const body = iconv.encode('お世話になっております。\r\n添付の資料をご確認ください。\r\n', 'ISO-2022-JP');
+  const body = toIso2022jp('お世話になっております。\r\n添付の資料をご確認ください。\r\n');
   const head = [
     `From: ${isoJpSubject('山田太郎')} <${opts.from ?? 'taro@example.jp'}>`,
     `To: ${opts.to ?? 'alice@example.test'}`,

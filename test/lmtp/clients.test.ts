@@ -2,14 +2,13 @@
 // One transaction mixes known, unknown, aliased, catch-all and over-quota recipients and
 // must get the right reply for each, in RCPT order (RFC 2033 4.2).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { startTestServer, type TestServer } from '../helpers/app.js';
 import { LineClient } from '../helpers/line-client.js';
 import { japaneseMessage, multipartMessage } from '../helpers/messages.js';
-import { requirePeer } from '../helpers/peers.js';
+import { requirePeer, runPeer } from '../helpers/peers.js';
 import type { MailUser } from '../../src/maildir/types.js';
 
 let srv: TestServer;
@@ -33,11 +32,11 @@ beforeAll(async () => {
   const d = srv.app.directory;
   await d.addDomain('example.test');
   await d.addDomain('catch.test');
-  await d.addUser('alice@example.test', 'pw-alice-1');
-  await d.addUser('bob@example.test', 'pw-bob-1');
-  await d.addUser('carol@catch.test', 'pw-carol-1');
-  await d.addUser('full@example.test', 'pw-full-1');
-  await d.addUser('small@example.test', 'pw-small-1', { quotaMb: 1 });
+  await srv.addUser('alice@example.test', 'pw-alice-1');
+  await srv.addUser('bob@example.test', 'pw-bob-1');
+  await srv.addUser('carol@catch.test', 'pw-carol-1');
+  await srv.addUser('full@example.test', 'pw-full-1');
+  await srv.addUser('small@example.test', 'pw-small-1', { quotaMb: 1 });
   await d.addAlias('sales@example.test', ['alice@example.test', 'bob@example.test']);
   await d.addAlias('@catch.test', ['carol@catch.test']);
 });
@@ -101,13 +100,13 @@ describe('LMTP per-recipient replies (raw wire)', () => {
 });
 
 describe('LMTP from real clients', () => {
-  it("Python's smtplib.LMTP reads one reply per recipient", () => {
+  it("Python's smtplib.LMTP reads one reply per recipient", async () => {
     if (!requirePeer('python3', 'lmtp/python')) return;
     const script = `
 import smtplib, json, sys
 msg = sys.stdin.buffer.read()
 c = smtplib.LMTP('127.0.0.1', ${srv.lmtpPort})
-c.lhlo('python.test')
+c.ehlo('python.test')  # smtplib.LMTP sends LHLO here
 out = {'mail': c.mail('py@example.jp')[0], 'rcpt': []}
 for r in ['bob@example.test', 'ghost@example.test', 'bob+tag@example.test', 'sales@example.test']:
     out['rcpt'].append(c.rcpt(r)[0])
@@ -120,7 +119,7 @@ for _ in range(sum(1 for x in out['rcpt'] if x == 250) - 1):
 c.quit()
 print(json.dumps(out))
 `;
-    const r = spawnSync('python3', ['-c', script], { input: japaneseMessage({ to: 'bob@example.test', id: 'py-1' }), encoding: 'utf8' });
+    const r = await runPeer('python3', ['-c', script], { input: japaneseMessage({ to: 'bob@example.test', id: 'py-1' }) });
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout) as { mail: number; rcpt: number[]; data: Array<[number, string]> };
     expect(out.mail).toBe(250);
@@ -149,11 +148,10 @@ print(json.dumps(out))
 
   it('swaks --protocol LMTP gets a reply per recipient', async () => {
     if (!requirePeer('swaks', 'lmtp/swaks')) return;
-    const r = spawnSync(
+    const r = await runPeer(
       'swaks',
       ['--protocol', 'LMTP', '--server', '127.0.0.1', '--port', String(srv.lmtpPort), '--from', 'swaks@example.jp',
         '--to', 'bob@example.test,zed@catch.test', '--helo', 'swaks.test', '--header', 'Subject: swaks test'],
-      { encoding: 'utf8' },
     );
     expect(r.status).toBe(0);
     const lines = r.stdout.split('\n').filter((l) => l.startsWith('<-  250 2.0.0 <'));
