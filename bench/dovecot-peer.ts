@@ -3,8 +3,9 @@
 // (maildir:<root>/%d/%n); its own defaults otherwise (mail_fsync = optimized, which
 // fsyncs each delivered file).
 import { execFileSync, spawn } from 'node:child_process';
-import { chown, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { freePort, waitForPort } from './net-util.js';
 
 export async function startDovecot(dir: string, users: string[]): Promise<{ lmtpPort: number; stop: () => Promise<void> }> {
@@ -17,6 +18,8 @@ export async function startDovecot(dir: string, users: string[]): Promise<{ lmtp
   const gid = Number(execFileSync('id', ['-g', 'mail']).toString().trim());
   await mkdir(join(dir, 'home'), { recursive: true });
   for (const d of ['mail', 'home']) await chown(join(dir, d), uid, gid);
+  // mkdtemp makes 0700 directories; the mail user must be able to walk down to its Maildir.
+  for (let p = dir; p !== dirname(p) && p.startsWith(tmpdir()) && p !== tmpdir(); p = dirname(p)) await chmod(p, 0o755);
   await writeFile(join(dir, 'users'), users.map((u) => `${u}:{PLAIN}x:${uid}:${gid}::${dir}/home/${u}::\n`).join(''));
   await writeFile(
     join(dir, 'dovecot.conf'),

@@ -115,7 +115,10 @@ async function main(): Promise<void> {
     const ours = await startOurs(root);
     try {
       await run({ host: '127.0.0.1', port: ours.port }, msgs.slice(0, 50), 2); // warm-up
-      for (const k of args.connections) rows.push({ k, ours: await run({ host: '127.0.0.1', port: ours.port }, msgs, k) });
+      for (const k of args.connections) {
+        rows.push({ k, ours: await run({ host: '127.0.0.1', port: ours.port }, msgs, k) });
+        console.log(`ours     ${fmt(rows.at(-1)!.ours)}`);
+      }
     } finally {
       await ours.stop();
     }
@@ -123,7 +126,10 @@ async function main(): Promise<void> {
       const dc = await startDovecot(join(root, 'dovecot'), Array.from({ length: USERS }, (_, u) => `u${u}@${DOMAIN}`));
       try {
         await run({ host: '127.0.0.1', port: dc.lmtpPort }, msgs.slice(0, 50), 2);
-        for (const row of rows) row.peer = await run({ host: '127.0.0.1', port: dc.lmtpPort }, msgs, row.k);
+        for (const row of rows) {
+          row.peer = await run({ host: '127.0.0.1', port: dc.lmtpPort }, msgs, row.k);
+          console.log(`dovecot  ${fmt(row.peer)}`);
+        }
       } finally {
         await dc.stop();
       }
@@ -131,6 +137,7 @@ async function main(): Promise<void> {
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+  console.log('\nsummary');
   for (const row of rows) {
     console.log(`ours     ${fmt(row.ours)}`);
     if (row.peer) {

@@ -35,6 +35,7 @@ export async function startApp(config: ResolvedConfig, logger: Logger): Promise<
     dataDir: config.dataDir,
     hostname: config.hostname,
     minVersion: config.tls.minVersion,
+    pollIntervalMs: config.tls.pollSeconds * 1000,
     logger,
   });
   const directory = await openSqliteDirectory({

@@ -47,6 +47,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // certbot/tailscale deploy hooks can send SIGHUP instead of waiting for the file watch.
+  process.on('SIGHUP', () => void app.tls.reload());
   // A bug in one session must not take every user's mail down: log it and keep serving.
   process.on('uncaughtException', (err) => logger.fatal({ err }, 'uncaught exception'));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
