@@ -88,7 +88,9 @@ async function startOurs(root: string): Promise<{ port: number; stop: () => Prom
   const cfg = join(root, 'ours.yaml');
   await writeFile(cfg, `dataDir: ${dataDir}\nhostname: bench.local\nlog:\n  level: warn\nlmtp:\n  port: ${port}\n`);
   const main = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'main.js');
-  const child = spawn(process.execPath, [main, '--config', cfg], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemon alone.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, main, '--config', cfg], { stdio: ['ignore', 'inherit', 'inherit'] });
   await waitForPort(port, child);
   return {
     port,

@@ -101,8 +101,9 @@ export async function deliver(ctx: Ctx, ref: MailboxRef, source: MessageSource, 
         }
       });
     });
-  } finally {
-    await unlink(tmp).catch(() => undefined); // gone after a successful rename; cleanup otherwise
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined); // still in tmp/ when the rename did not happen
+    throw err;
   }
 }
 

@@ -207,8 +207,10 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
 
     async deliver(user: MailUser, mailbox: string, source: MessageSource, o?: DeliverOptions): Promise<DeliverResult> {
       const r = ref(user, mailbox);
-      if (r.name === 'INBOX' && !(await isMaildir(r.dir))) await ensureUser(user);
-      if (!(await isMaildir(r.dir))) throw new StoreError('no-mailbox', `no mailbox ${r.name}`);
+      if (!(await isMaildir(r.dir))) {
+        if (r.name !== 'INBOX') throw new StoreError('no-mailbox', `no mailbox ${r.name}`);
+        await ensureUser(user);
+      }
       const result = await msg.deliver(ctx, r, source, o);
       await addQuota(r.home, result.size, 1).catch((err: unknown) => logger.warn({ err }, 'maildirsize update failed'));
       logger.debug({ mailbox: r.name, uid: result.uid, size: result.size }, 'delivered');
