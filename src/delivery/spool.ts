@@ -11,6 +11,8 @@ import { finished } from 'node:stream/promises';
 /** Messages up to this size are kept in memory (Dovecot's LMTP does the same below 128 KiB). */
 export const IN_MEMORY_LIMIT = 128 * 1024;
 
+const madeDirs = new Set<string>();
+
 export interface SpooledMessage {
   /** Bytes received (whole message even when over the limit, so logs show the real size). */
   readonly size: number;
@@ -57,7 +59,10 @@ export async function spoolMessage(
       }
       chunks.push(chunk);
       if (size > memLimit) {
-        await mkdir(opts.spoolDir, { recursive: true, mode: 0o700 });
+        if (!madeDirs.has(opts.spoolDir)) {
+          await mkdir(opts.spoolDir, { recursive: true, mode: 0o700 });
+          madeDirs.add(opts.spoolDir);
+        }
         filePath = join(opts.spoolDir, `${Date.now()}.${randomBytes(6).toString('hex')}.eml`);
         file = createWriteStream(filePath, { flags: 'wx', mode: 0o600 });
         for (const c of chunks.splice(0)) if (!file.write(c)) await onceDrained(file);

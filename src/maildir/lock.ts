@@ -61,11 +61,14 @@ function pidAlive(pid: number): boolean {
  * Creates `<path>.lock` with O_EXCL. The content is "<pid>:<host>", what Dovecot's
  * file-dotlock.c writes and reads to break locks of dead processes on the same host.
  */
+// uname(2) per lock shows up in profiles; the host name does not change under us.
+const HOST = os.hostname();
+
 export async function withDotlock<T>(path: string, fn: () => Promise<T>, opts: DotlockOptions = {}): Promise<T> {
   const lockPath = `${path}.lock`;
   const stale = (opts.staleSeconds ?? 120) * 1000;
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-  const host = os.hostname();
+  const host = HOST;
   let wait = 2;
   for (;;) {
     try {
