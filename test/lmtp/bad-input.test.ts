@@ -3,7 +3,7 @@
 // connection floods and the allowlist. The daemon must answer each with a standard reply,
 // lose nothing, write nothing half-way and never leave the mail root.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/app.js';
 import { LineClient } from '../helpers/line-client.js';
@@ -131,6 +131,14 @@ describe('message size and broken transfers', () => {
     expect(spool).toEqual([]);
   });
 
+  it('refuses a declared SIZE over the limit at MAIL FROM (RFC 1870)', async () => {
+    const c = await session();
+    expect(await c.command('MAIL FROM:<x@example.jp> SIZE=300000')).toMatch(/^552 5\.3\.4 /);
+    expect(await c.command('MAIL FROM:<x@example.jp> SIZE=abc')).toMatch(/^501 /);
+    expect(await c.command('MAIL FROM:<x@example.jp> SIZE=1000')).toMatch(/^250 /);
+    c.close();
+  });
+
   it('a client that disconnects in the middle of DATA leaves no file behind', async () => {
     const before = await count(dave);
     const c = await session();
@@ -152,6 +160,37 @@ describe('message size and broken transfers', () => {
     expect(await count(dave)).toBe(before);
     const spool = await readdir(join(srv.dataDir, 'spool', 'incoming')).catch(() => []);
     expect(spool).toEqual([]);
+  });
+});
+
+describe('storage failures', () => {
+  it('answers 451 4.3.0 when the Maildir cannot be written, leaves nothing behind, and logs why', async () => {
+    await srv.addUser('erin@example.test', 'pw-erin-1');
+    const erin: MailUser = { domain: 'example.test', localPart: 'erin' };
+    const home = join(srv.mailRoot, 'example.test', 'erin');
+    // A plain file where tmp/ should be: every write into tmp/ fails with ENOTDIR.
+    await rm(join(home, 'tmp'), { recursive: true });
+    await writeFile(join(home, 'tmp'), 'not a directory');
+    try {
+      const c = await session();
+      await c.command('MAIL FROM:<x@example.jp>');
+      expect(await c.command('RCPT TO:<erin@example.test>')).toMatch(/^250 /);
+      expect(await c.command('RCPT TO:<dave@example.test>')).toMatch(/^250 /);
+      expect(await c.command('DATA')).toMatch(/^354 /);
+      c.write(multipartMessage({ id: 'storage-fail' }));
+      c.write('.\r\n');
+      const first = await c.line();
+      expect(first).toMatch(/^451 4\.3\.0 <erin@example\.test>: Temporary failure/);
+      expect(first).not.toMatch(/ENOTDIR|\/tmp|mail\//); // no storage detail on the wire
+      expect(await c.line()).toMatch(/^250 2\.0\.0 <dave@example\.test> /); // the other recipient is unaffected
+      c.close();
+      expect(await readdir(join(home, 'new'))).toEqual([]);
+      expect(srv.logs.some((l) => l.msg === 'delivery failed' && l.user === 'erin@example.test' && l.err)).toBe(true);
+    } finally {
+      await rm(join(home, 'tmp'));
+      await mkdir(join(home, 'tmp'));
+    }
+    expect(await count(erin)).toBe(0);
   });
 });
 
