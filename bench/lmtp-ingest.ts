@@ -4,7 +4,7 @@
 // in the same run and prints the ratio. Our daemon runs as its own process, as in
 // production, so the client's CPU use is not charged to it.
 //
-//   npm run bench:lmtp -- [--messages 2000] [--connections 1,8] [--rounds 3] [--peer dovecot]
+//   npm run bench:lmtp -- [--messages 2000] [--connections 1,8] [--rounds 3] [--users 8] [--peer dovecot]
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,14 +16,16 @@ import { BenchLmtpConnection, dotStuff } from './lmtp-client.js';
 import { startDovecot } from './dovecot-peer.js';
 import { freePort, waitForPort } from './net-util.js';
 
-const USERS = 8;
 const DOMAIN = 'bench.test';
+let USERS = 8; // set from --users in main()
 
 interface Args {
   messages: number;
   connections: number[];
   peer: 'dovecot' | null;
   rounds: number;
+  /** Distinct recipients; --users 1 puts every message into one growing INBOX. */
+  users: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -36,6 +38,7 @@ function parseArgs(argv: string[]): Args {
     connections: (get('--connections') ?? '1,8').split(',').map(Number),
     peer: get('--peer') === 'dovecot' ? 'dovecot' : null,
     rounds: Number(get('--rounds') ?? 3),
+    users: Number(get('--users') ?? 8),
   };
 }
 
@@ -116,6 +119,7 @@ function median(results: Result[]): Result {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  USERS = args.users;
   const root = await mkdtemp(join(tmpdir(), 'bench-lmtp-'));
   const msgs = workload(args.messages);
   const bytes = msgs.reduce((a, m) => a + m.length, 0);
