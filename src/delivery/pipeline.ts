@@ -8,7 +8,7 @@
 // directory entry (the store's deliver() contract).
 import { PassThrough, type Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { Directory, UserRecord } from '../directory/types.js';
+import type { Directory, Resolution, UserRecord } from '../directory/types.js';
 import type { MailStore, MailUser } from '../maildir/types.js';
 import type { SpooledMessage } from './spool.js';
 import { traceHeaders } from './trace-headers.js';
@@ -25,10 +25,18 @@ export interface DeliveryPipelineOptions {
 }
 
 export interface DeliveryPipeline {
-  /** Called at RCPT time; null accepts, a reply refuses that recipient alone. */
-  checkRecipient(address: string, log: Logger): Promise<DeliveryReply | null>;
+  /**
+   * Called at RCPT time. A refusal answers that recipient alone; otherwise the resolution
+   * can be handed back to deliver() so the directory is not asked twice.
+   */
+  checkRecipient(address: string, log: Logger): Promise<{ refusal: DeliveryReply | null; resolution: Resolution }>;
   /** Delivers to every recipient of the envelope; one reply per recipient, in order. */
-  deliver(env: InboundEnvelope, message: SpooledMessage, log: Logger): Promise<DeliveryReply[]>;
+  deliver(
+    env: InboundEnvelope,
+    message: SpooledMessage,
+    log: Logger,
+    resolved?: ReadonlyMap<string, Resolution>,
+  ): Promise<DeliveryReply[]>;
 }
 
 const MB = 1024 * 1024;
@@ -48,8 +56,12 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
     return usage.bytes + incoming > user.quotaMb * MB;
   }
 
-  async function checkRecipient(address: string, log: Logger): Promise<DeliveryReply | null> {
+  async function checkRecipient(address: string, log: Logger) {
     const res = await directory.resolveRecipient(address);
+    return { refusal: await refusalFor(address, res, log), resolution: res };
+  }
+
+  async function refusalFor(address: string, res: Resolution, log: Logger): Promise<DeliveryReply | null> {
     if (res.kind === 'unknown') {
       log.info({ rcpt: address }, 'recipient unknown');
       return reply(550, '5.1.1', `<${address}>: User unknown`);
@@ -106,7 +118,12 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
     }
   }
 
-  async function deliver(env: InboundEnvelope, message: SpooledMessage, log: Logger): Promise<DeliveryReply[]> {
+  async function deliver(
+    env: InboundEnvelope,
+    message: SpooledMessage,
+    log: Logger,
+    resolved?: ReadonlyMap<string, Resolution>,
+  ): Promise<DeliveryReply[]> {
     // One delivery per distinct user in the whole transaction (duplicate elimination, as
     // Postfix does): RCPT alice and an alias that reaches alice give alice one copy.
     const perUser = new Map<string, Promise<DeliveryReply>>();
@@ -130,7 +147,7 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
     const perRecipient = env.recipients.map(async (rcpt): Promise<DeliveryReply> => {
       let res;
       try {
-        res = await directory.resolveRecipient(rcpt);
+        res = resolved?.get(rcpt) ?? (await directory.resolveRecipient(rcpt));
       } catch (err) {
         log.error({ err, rcpt }, 'recipient lookup failed');
         return reply(451, '4.3.0', `<${rcpt}>: Temporary lookup failure`);

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { createAddressFilter } from '../net/allowlist.js';
 import type { ListenerConfig, Service } from '../net/listener.js';
 import type { DeliveryPipeline } from '../delivery/pipeline.js';
+import type { Resolution } from '../directory/types.js';
 import { spoolMessage } from '../delivery/spool.js';
 import { reply } from '../delivery/types.js';
 import { installEnhancedCodePassthrough, lmtpAnswer, replyError } from './reply-codes.js';
@@ -27,6 +28,8 @@ export interface LmtpServiceOptions {
 
 interface SessionState {
   log: Logger;
+  /** RCPT-time resolutions, reused at DATA; reset with each transaction. */
+  resolved: Map<string, Resolution>;
 }
 
 export function createLmtpService(opts: LmtpServiceOptions): Service {
@@ -55,7 +58,7 @@ export function createLmtpService(opts: LmtpServiceOptions): Service {
 
     onConnect(session, cb) {
       const slog = log.child({ sid: session.id, remote: session.remoteAddress });
-      sessions.set(session, { log: slog });
+      sessions.set(session, { log: slog, resolved: new Map() });
       slog.info('connect');
       cb();
     },
@@ -66,6 +69,7 @@ export function createLmtpService(opts: LmtpServiceOptions): Service {
 
     onMailFrom(address, session, cb) {
       sessionLog(session).debug({ from: address.address }, 'mail from');
+      sessions.get(session)?.resolved.clear();
       cb();
     },
 
@@ -81,7 +85,10 @@ export function createLmtpService(opts: LmtpServiceOptions): Service {
       }
       opts.pipeline
         .checkRecipient(address.address, slog)
-        .then((refusal) => cb(refusal ? replyError(refusal) : undefined))
+        .then(({ refusal, resolution }) => {
+          if (!refusal) sessions.get(session)?.resolved.set(address.address, resolution);
+          cb(refusal ? replyError(refusal) : undefined);
+        })
         .catch((err: unknown) => {
           slog.error({ err, rcpt: address.address }, 'recipient check failed');
           cb(replyError(reply(451, '4.3.0', 'Temporary lookup failure')));
@@ -126,6 +133,7 @@ export function createLmtpService(opts: LmtpServiceOptions): Service {
         },
         message,
         slog,
+        sessions.get(session)?.resolved,
       );
       return replies.map(lmtpAnswer);
     } finally {

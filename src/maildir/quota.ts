@@ -2,7 +2,8 @@
 // (Maildir++ spec; Dovecot quota backend "maildir"). First line: the limit
 // ("<bytes>S,<count>C"); then "<bytes> <count>" deltas, appended with one write.
 // Recomputed when missing, unparsable or longer than 5120 bytes, as the spec says.
-import { appendFile, readdir, stat } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { atomicWrite, isErrno, readIfExists } from './fsutil.js';
 import { parseFileName } from './filename.js';
@@ -81,13 +82,18 @@ export async function readQuota(home: string): Promise<QuotaUsage> {
 
 /** Appends a delta; when the file does not exist yet the next readQuota computes it. */
 export async function addQuota(home: string, bytes: number, messages: number): Promise<void> {
-  const file = path.join(home, MAILDIRSIZE);
+  // No O_CREAT: a missing file is recomputed by the next quota read, not started here.
+  // One write with O_APPEND, as Maildir++ prescribes, so concurrent writers interleave whole lines.
+  let fh;
   try {
-    await stat(file);
+    fh = await open(path.join(home, MAILDIRSIZE), fsConstants.O_WRONLY | fsConstants.O_APPEND);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return;
     throw err;
   }
-  // One write with O_APPEND, as Maildir++ prescribes, so concurrent writers interleave whole lines.
-  await appendFile(file, `${bytes} ${messages}\n`);
+  try {
+    await fh.write(`${bytes} ${messages}\n`);
+  } finally {
+    await fh.close();
+  }
 }
