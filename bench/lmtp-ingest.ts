@@ -6,7 +6,7 @@
 //
 //   npm run bench:lmtp -- [--messages 2000] [--connections 1,8] [--rounds 3] [--users 8] [--peer dovecot]
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,11 +141,13 @@ async function main(): Promise<void> {
       targets.push({ name: 'dovecot', port: dc.lmtpPort });
     }
     for (const t of targets) await run({ host: '127.0.0.1', port: t.port }, msgs.slice(0, 100), 2); // warm-up
+    let sent = 100;
     for (const k of args.connections) {
       const per = new Map<string, Result[]>(targets.map((t) => [t.name, []]));
       for (let round = 0; round < args.rounds; round++) {
         for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
           const r = await run({ host: '127.0.0.1', port: t.port }, msgs, k);
+          if (t.name === 'ours') sent += msgs.length;
           per.get(t.name)!.push(r);
           console.log(`${t.name.padEnd(8)} round ${round + 1}  ${fmt(r)}`);
         }
@@ -153,6 +155,11 @@ async function main(): Promise<void> {
       const peerRuns = per.get('dovecot');
       rows.push({ k, ours: median(per.get('ours')!), peer: peerRuns ? median(peerRuns) : undefined });
     }
+    // Every 250 must stand for a file on disk: count what our Maildirs hold.
+    let stored = 0;
+    for (let u = 0; u < USERS; u++) stored += (await readdir(join(root, 'ours', 'mail', DOMAIN, `u${u}`, 'new'))).length;
+    console.log(`integrity: ${sent} messages acknowledged with 250, ${stored} files in new/ ${sent === stored ? '(all there)' : '(MISMATCH)'}`);
+    if (sent !== stored) process.exitCode = 1;
   } finally {
     for (const s of servers) await s.stop();
     await rm(root, { recursive: true, force: true });
