@@ -53,6 +53,12 @@ const listener = (port: number, allow: string[], description: string) =>
         .default(allow)
         .describe('CIDR allowlist; a connection from elsewhere is closed before the greeting. Empty = no filter.'),
       maxConnections: z.number().int().positive().default(200).describe('Connections open at once on this listener.'),
+      idleTimeoutSeconds: z
+        .number()
+        .int()
+        .positive()
+        .default(300)
+        .describe('A client silent this long is told 421 and disconnected (RFC 5321 4.5.3.2.7 suggests 5 minutes).'),
     })
     .prefault({})
     .describe(description);

@@ -20,8 +20,6 @@ export interface LmtpServiceOptions {
   spoolDir: string;
   pipeline: DeliveryPipeline;
   logger: Logger;
-  /** Idle time before a silent client is dropped (smtp-server default is 60 s). */
-  socketTimeoutMs?: number;
   /** Grace period for running transactions at stop before connections are cut. */
   closeTimeoutMs?: number;
 }
@@ -52,7 +50,7 @@ export function createLmtpService(opts: LmtpServiceOptions): Service {
     hideSTARTTLS: true,
     hideSMTPUTF8: false,
     disableReverseLookup: true,
-    socketTimeout: opts.socketTimeoutMs ?? 60_000,
+    socketTimeout: opts.listener.idleTimeoutSeconds * 1000,
     closeTimeout: opts.closeTimeoutMs ?? 30_000,
     logger: false,
 

@@ -10,6 +10,8 @@ export interface ListenerConfig {
   allow: string[];
   /** Connections open at once on this listener; more are refused. */
   maxConnections: number;
+  /** Silence from a client for this long ends its session. */
+  idleTimeoutSeconds: number;
 }
 
 export interface Service {

@@ -35,7 +35,7 @@ describe('defaults', () => {
     expect(cfg.mailRoot).toBe(path.join(dir, 'data', 'mail'));
     expect(cfg.directory).toEqual({ driver: 'sqlite', path: path.join(dir, 'data', 'directory.sqlite'), passwordScheme: 'ARGON2ID', defaultQuotaMb: 2048 });
     expect(cfg.hostname).toBe(os.hostname());
-    expect(cfg.lmtp).toEqual({ enabled: true, bind: ['127.0.0.1'], port: 10024, allow: ['127.0.0.0/8', '::1/128'], maxConnections: 200 });
+    expect(cfg.lmtp).toEqual({ enabled: true, bind: ['127.0.0.1'], port: 10024, allow: ['127.0.0.0/8', '::1/128'], maxConnections: 200, idleTimeoutSeconds: 300 });
     expect(cfg.log.level).toBe('info');
     expect(cfg.tls).toEqual({ minVersion: 'TLSv1.2', pollSeconds: 45 });
     expect(cfg.delivery.maxMessageBytes).toBe(25 * 1024 * 1024);

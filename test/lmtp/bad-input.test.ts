@@ -280,6 +280,28 @@ describe('floods', () => {
   });
 });
 
+describe('slow clients', () => {
+  it('a client silent past the idle timeout is told 421 and disconnected', async () => {
+    const other = await startTestServer({ lmtp: { idleTimeoutSeconds: 1 } });
+    try {
+      const c = await LineClient.connect(other.lmtpPort);
+      expect((await c.reply())[0]).toMatch(/^220 /);
+      expect(await c.command('LHLO slow.test')).toMatch(/^250 /);
+      c.send('MAIL FROM:<slow@example.jp>');
+      expect(await c.line()).toMatch(/^250 /);
+      // Say nothing more: the server ends the session on its own.
+      expect(await c.line(5_000)).toMatch(/^421 /);
+      expect(await c.line(5_000)).toBeNull();
+      // and keeps serving others
+      const d = await LineClient.connect(other.lmtpPort);
+      expect((await d.reply())[0]).toMatch(/^220 /);
+      d.close();
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
 describe('allowlist', () => {
   it('closes a connection from outside the list before the greeting and logs it', async () => {
     const other = await startTestServer({ lmtp: { allow: ['10.0.0.0/8'] } });
