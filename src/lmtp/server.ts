@@ -11,6 +11,7 @@ import type { Resolution } from '../directory/types.js';
 import { spoolMessage } from '../delivery/spool.js';
 import { reply } from '../delivery/types.js';
 import { installEnhancedCodePassthrough, lmtpAnswer, replyError } from './reply-codes.js';
+import { smtpServerLogger } from './wire-log.js';
 
 export interface LmtpServiceOptions {
   listener: ListenerConfig;
@@ -52,7 +53,7 @@ export function createLmtpService(opts: LmtpServiceOptions): Service {
     disableReverseLookup: true,
     socketTimeout: opts.listener.idleTimeoutSeconds * 1000,
     closeTimeout: opts.closeTimeoutMs ?? 30_000,
-    logger: false,
+    logger: smtpServerLogger(log) as never,
 
     onConnect(session, cb) {
       const slog = log.child({ sid: session.id, remote: session.remoteAddress });
@@ -78,6 +79,7 @@ export function createLmtpService(opts: LmtpServiceOptions): Service {
       // A temporary refusal keeps the reply count right and loses nothing.
       const key = address.address.toLowerCase();
       if (session.envelope.rcptTo.some((r) => r.address.toLowerCase() === key)) {
+        slog.info({ rcpt: address.address }, 'duplicate recipient refused');
         cb(replyError(reply(452, '4.5.3', `<${address.address}>: Duplicate recipient, send it in another transaction`)));
         return;
       }

@@ -96,6 +96,11 @@ describe('malformed commands and wrong states', () => {
     expect(await c.command('RSET')).toMatch(/^250 /);
     expect(await c.command('NOOP')).toMatch(/^250 /);
     c.close();
+    // Each refusal the protocol library sent on its own also left a log line.
+    const refusals = srv.logs.filter((l) => l.msg === 'error reply').map((l) => String(l.reply));
+    expect(refusals.some((r) => r.startsWith('503 '))).toBe(true);
+    expect(refusals.some((r) => r.startsWith('501 '))).toBe(true);
+    expect(refusals.some((r) => /^50[02] /.test(r))).toBe(true);
   });
 
   it('drops an overlong command line without crashing', async () => {
