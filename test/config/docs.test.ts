@@ -10,6 +10,15 @@ import { loadConfig } from '../../src/config/load.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const referenceFile = path.join(root, 'docs/configuration.md');
 const exampleFile = path.join(root, 'config/example.yaml');
+const readmeFile = path.join(root, 'README.md');
+const START = '<!-- config-reference:start (generated; node scripts/gen-config-doc.mjs) -->';
+const END = '<!-- config-reference:end -->';
+
+/** The README carries the reference tables too, one heading level down. */
+function readmeSection(generated: string): string {
+  const body = generated.slice(generated.indexOf('## Top level')).replace(/^## /gm, '### ');
+  return `${START}\n${body.trim()}\n${END}`;
+}
 
 describe('docs/configuration.md', () => {
   test('is what the schema generates', async () => {
@@ -19,6 +28,21 @@ describe('docs/configuration.md', () => {
     const onDisk = await readFile(referenceFile, 'utf8');
     expect(onDisk, 'docs/configuration.md is stale: run `node scripts/gen-config-doc.mjs`').toBe(generated);
     for (const d of describeSchema()) expect(onDisk).toContain(`\`${d.key}\``);
+  });
+});
+
+describe('README.md', () => {
+  test('carries the same reference', async () => {
+    const section = readmeSection(renderReference());
+    let readme = await readFile(readmeFile, 'utf8');
+    if (process.env.CONFIG_DOC_WRITE === '1') {
+      const a = readme.indexOf(START.slice(0, 30));
+      const b = readme.indexOf(END);
+      if (a < 0 || b < 0) throw new Error('README.md has no config-reference markers');
+      readme = readme.slice(0, a) + section + readme.slice(b + END.length);
+      await writeFile(readmeFile, readme);
+    }
+    expect(readme.includes(section), 'README reference is stale: run `node scripts/gen-config-doc.mjs`').toBe(true);
   });
 });
 
