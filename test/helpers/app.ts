@@ -31,7 +31,7 @@ export async function startTestServer(overrides: DeepPartial<ResolvedConfig> = {
   const config: ResolvedConfig = {
     ...parsed,
     hostname: overrides.hostname ?? 'mx.test.example',
-    mailRoot: join(dataDir, 'mail'),
+    mailRoot: overrides.mailRoot ?? join(dataDir, 'mail'),
     directory: { ...parsed.directory, path: join(dataDir, 'directory.sqlite') },
   };
   const logs: Array<Record<string, unknown>> = [];
