@@ -29,13 +29,15 @@ export function createLogger(config: { level: string }, destination?: pino.Desti
   return pino(
     {
       level: config.level,
-      base: { svc: 'mailserver' },
+      // No base `svc`: children set their own, and pino would print the key twice.
+      base: null,
       timestamp: pino.stdTimeFunctions.isoTime,
       // Labels instead of numbers: readable with plain `jq`/`grep` on a small install.
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     },
-    destination ?? pino.destination({ dest: 1, sync: true }),
+    // Asynchronous stdout: a slow reader (journald, a full pipe) must not stall sessions.
+    destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }
 

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(config.log);
+  const logger = createLogger(config.log).child({ svc: 'main' });
   const app = await startApp(config, logger);
   logger.info(
     { services: app.services.map((s) => ({ name: s.name, addresses: s.addresses() })), dataDir: config.dataDir },

@@ -5,6 +5,7 @@ import net, { type AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from 'pino';
 import { createAddressFilter } from '../net/allowlist.js';
+import { sessionLogger } from '../log.js';
 import type { ListenerConfig, Service } from '../net/listener.js';
 import type { DeliveryPipeline } from '../delivery/pipeline.js';
 import type { Resolution } from '../directory/types.js';
@@ -56,7 +57,7 @@ export function createLmtpService(opts: LmtpServiceOptions): Service {
     logger: smtpServerLogger(log) as never,
 
     onConnect(session, cb) {
-      const slog = log.child({ sid: session.id, remote: session.remoteAddress });
+      const slog = sessionLogger(opts.logger, { svc: 'lmtp', sid: session.id, remote: session.remoteAddress });
       sessions.set(session, { log: slog, resolved: new Map() });
       slog.info('connect');
       cb();

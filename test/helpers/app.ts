@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import pino from 'pino';
+import { createLogger } from '../../src/log.js';
 import { configSchema, type ResolvedConfig } from '../../src/config/schema.js';
 import { startApp, type App } from '../../src/app.js';
 
@@ -41,7 +41,8 @@ export async function startTestServer(overrides: DeepPartial<ResolvedConfig> = {
       cb();
     },
   });
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'debug', base: { svc: 'mailserver' } }, sink);
+  // The daemon's own logger set-up (redaction, fields), writing into the sink.
+  const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'debug' }, sink);
   const app = await startApp(config, logger);
   return {
     app,
