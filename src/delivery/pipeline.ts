@@ -156,6 +156,10 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
         // Changed between RCPT and DATA (user removed meanwhile).
         return reply(550, '5.1.1', `<${rcpt}>: User unknown`);
       }
+      if (res.external.length > 0) {
+        // Forwarding outside needs the outbound queue (submission issue); say so in the log.
+        log.warn({ rcpt, external: res.external }, 'alias destinations outside our domains not forwarded');
+      }
       const outcomes = await Promise.all(
         res.users.map((user) => {
           let p = perUser.get(user.address);
