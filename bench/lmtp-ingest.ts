@@ -5,7 +5,8 @@
 // production, so the client's CPU use is not charged to it.
 //
 //   npm run bench:lmtp -- [--messages 2000] [--connections 1,8] [--rounds 3] [--users 8] [--peer dovecot]
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,8 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { openSqliteDirectory } from '../src/directory/sqlite.js';
 import { multipartMessage } from '../test/helpers/messages.js';
 import { BenchLmtpConnection, dotStuff } from './lmtp-client.js';
-import { startDovecot } from './dovecot-peer.js';
-import { freePort, waitForPort } from './net-util.js';
+import { freePort, startDovecot } from '../test/helpers/dovecot.js';
 
 const DOMAIN = 'bench.test';
 let USERS = 8; // set from --users in main()
@@ -40,6 +40,23 @@ function parseArgs(argv: string[]): Args {
     rounds: Number(get('--rounds') ?? 3),
     users: Number(get('--users') ?? 8),
   };
+}
+
+async function waitForPort(port: number, child: ChildProcess, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    const ok = await new Promise<boolean>((r) => {
+      const s = net.connect({ port, host: '127.0.0.1' }, () => {
+        s.destroy();
+        r(true);
+      });
+      s.once('error', () => r(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} did not open`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 function workload(n: number): Buffer[] {
@@ -136,7 +153,8 @@ async function main(): Promise<void> {
     servers.push(ours);
     const targets: Array<{ name: string; port: number }> = [{ name: 'ours', port: ours.port }];
     if (args.peer === 'dovecot') {
-      const dc = await startDovecot(join(root, 'dovecot'), Array.from({ length: USERS }, (_, u) => `u${u}@${DOMAIN}`));
+      // The same Dovecot set-up the interop tests use (Debian's defaults, mail as a shared uid).
+      const dc = await startDovecot({ users: Array.from({ length: USERS }, (_, u) => `u${u}@${DOMAIN}`) });
       servers.push(dc);
       targets.push({ name: 'dovecot', port: dc.lmtpPort });
     }

@@ -2,6 +2,7 @@
 // config/example.yaml and docs/configuration.md are checked against it in a test.
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { parseCidr } from '../net/allowlist.js';
 
 /**
  * Marks for the loader. `path`: resolved against the config file's directory.
@@ -17,12 +18,11 @@ const pathString = () => z.string().min(1).register(fieldKinds, { kind: 'path' }
 /** For passwords and API keys (relay, admin API): `fooFile: /run/secrets/x` also works. */
 export const secretString = () => z.string().min(1).register(fieldKinds, { kind: 'secret' });
 
+// The same parser the listeners use, so what validates here is what filters there.
 const cidr = z.string().refine(
   (v) => {
     try {
-      const t = v.trim();
-      if (t.includes('/')) ipaddr.parseCIDR(t);
-      else ipaddr.parse(t);
+      parseCidr(v);
       return true;
     } catch {
       return false;

@@ -45,8 +45,6 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
   const { directory, store, hostname } = opts;
   const parallelism = opts.parallelism ?? 4;
   const now = opts.now ?? (() => new Date());
-  // Users whose Maildir we know exists: ensureUser once per process, not per message.
-  const ensured = new Set<string>();
 
   const mailUser = (u: UserRecord): MailUser => ({ domain: u.domain, localPart: u.localPart });
 
@@ -101,10 +99,7 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
         log.info({ user: user.address, size: message.size }, 'delivery refused: over quota');
         return reply(552, '5.2.2', 'Mailbox is full');
       }
-      if (!ensured.has(user.address)) {
-        await store.ensureUser(who);
-        ensured.add(user.address);
-      }
+      // store.deliver creates a missing Maildir (imported users) with its default folders.
       const prefix = traceHeaders(env, user.address, rcpt, hostname, now());
       const result = await store.deliver(who, 'INBOX', { open: () => prepend(prefix, message.open()) });
       log.info({ user: user.address, uid: result.uid, size: result.size }, 'delivered');

@@ -47,7 +47,8 @@ export interface Dovecot {
   stop(): Promise<void>;
 }
 
-export async function startDovecot(opts: { separator?: string } = {}): Promise<Dovecot> {
+/** `users` all share the password; the first is `user` (the benchmark passes several). */
+export async function startDovecot(opts: { separator?: string; users?: string[] } = {}): Promise<Dovecot> {
   const isRoot = process.getuid?.() === 0;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dovecot-'));
   const mailRoot = path.join(dir, 'mail');
@@ -60,9 +61,10 @@ export async function startDovecot(opts: { separator?: string } = {}): Promise<D
   const [imapPort, lmtpPort] = [await freePort(), await freePort()];
   const me = os.userInfo().username;
   const myGroup = isRoot ? 'root' : await groupName(os.userInfo().gid);
-  const user = 'alice@example.test';
+  const users = opts.users ?? ['alice@example.test'];
+  const user = users[0]!;
   const password = 'secret';
-  await writeFile(path.join(dir, 'passwd'), `${user}:{PLAIN}${password}:::::\n`);
+  await writeFile(path.join(dir, 'passwd'), users.map((u) => `${u}:{PLAIN}${password}:::::\n`).join(''));
   const conf = `
 base_dir = ${dir}/run
 state_dir = ${dir}/state
