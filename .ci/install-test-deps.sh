@@ -7,7 +7,16 @@ PACKAGES=(
   dovecot-imapd   # Dovecot compatibility: IMAP view of the same Maildir
   dovecot-lmtpd   # Dovecot's LMTP: interop and the --peer dovecot benchmark
   swaks           # LMTP/SMTP client used in tests and the README walk-through
-  python3         # smtplib.LMTP / imaplib clients
+  python3         # smtplib / imaplib / poplib clients
+  curl            # pop3s:// and imaps:// reads
+  isync           # mbsync: two-way IMAP sync
+  offlineimap3    # offlineimap: two-way IMAP sync
+  dovecot-pop3d   # Dovecot's POP3: UIDL equality
+  fetchmail       # POP3 collector
+  mutt            # POP3/IMAP reader
+  python3-dkim    # dkimpy: independent DKIM verifier (Debian's /usr/bin/python3)
+  postfix         # the --peer postfix submission benchmark
+  chromium        # headless browser for the web UI tests (driven by playwright-core)
 )
 
 missing=()
@@ -29,5 +38,7 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   $SUDO chmod +x /usr/sbin/policy-rc.d
   trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 fi
+# postfix would otherwise ask which kind of mail set-up to write; the benchmark brings its own.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 echo "install-test-deps: installed ${missing[*]}"

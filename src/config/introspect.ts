@@ -2,7 +2,7 @@
 // messages ("expected integer 0-65535") and the generated reference. Only the schema
 // shapes used in schema.ts are understood; anything else is described as "value".
 import { z } from 'zod';
-import { fieldKinds, typeNames, type FieldKind } from './schema.js';
+import { fieldKinds, typeNames, type FieldKind } from './fields.js';
 
 type AnySchema = z.core.$ZodType;
 

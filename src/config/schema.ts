@@ -1,67 +1,14 @@
 // The one configuration schema: every key, its default and its description live here.
 // config/example.yaml and docs/configuration.md are checked against it in a test.
-import ipaddr from 'ipaddr.js';
+// Each protocol's section lives in ./sections/<protocol>.ts.
 import { z } from 'zod';
-import { parseCidr } from '../net/allowlist.js';
+import { listener, pathString } from './fields.js';
+import { authSection } from './sections/auth.js';
+import { imapSection } from './sections/imap.js';
+import { pop3Section } from './sections/pop3.js';
+import { submissionSection } from './sections/submission.js';
 
-/**
- * Marks for the loader. `path`: resolved against the config file's directory.
- * `secret`: never echoed in errors or logs, and may come from a file via `<key>File`.
- */
-export type FieldKind = 'path' | 'secret';
-export const fieldKinds = z.registry<{ kind: FieldKind }>();
-
-/** Names for refined strings in error messages and the reference ("list of IP address"). */
-export const typeNames = z.registry<{ name: string }>();
-
-const pathString = () => z.string().min(1).register(fieldKinds, { kind: 'path' });
-/** For passwords and API keys (relay, admin API): `fooFile: /run/secrets/x` also works. */
-export const secretString = () => z.string().min(1).register(fieldKinds, { kind: 'secret' });
-
-// The same parser the listeners use, so what validates here is what filters there.
-const cidr = z.string().refine(
-  (v) => {
-    try {
-      parseCidr(v);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'expected an address or CIDR range like 100.64.0.0/10' },
-).register(typeNames, { name: 'CIDR range' });
-
-const bindAddress = z
-  .string()
-  .refine((v) => v === 'localhost' || ipaddr.isValid(v), { message: 'expected an IP address like 127.0.0.1 or ::1' })
-  .register(typeNames, { name: 'IP address' });
-
-// Sections use .prefault({}): in zod 4 .default({}) returns `{}` as is, skipping the
-// defaults of the keys inside.
-const listener = (port: number, allow: string[], description: string) =>
-  z
-    .strictObject({
-      enabled: z.boolean().default(true).describe('Start this listener.'),
-      bind: z
-        .array(bindAddress)
-        .min(1)
-        .default(['127.0.0.1'])
-        .describe('Addresses to bind; each gets a socket on `port`.'),
-      port: z.number().int().min(0).max(65535).default(port).describe('TCP port (0 = any free port).'),
-      allow: z
-        .array(cidr)
-        .default(allow)
-        .describe('CIDR allowlist; a connection from elsewhere is closed before the greeting. Empty = no filter.'),
-      maxConnections: z.number().int().positive().default(200).describe('Connections open at once on this listener.'),
-      idleTimeoutSeconds: z
-        .number()
-        .int()
-        .positive()
-        .default(300)
-        .describe('A client silent this long is told 421 and disconnected (RFC 5321 4.5.3.2.7 suggests 5 minutes).'),
-    })
-    .prefault({})
-    .describe(description);
+export { fieldKinds, typeNames, secretString, type FieldKind } from './fields.js';
 
 export const configSchema = z.strictObject({
   hostname: z.string().min(1).optional().describe('Name used in greetings and Received headers. Default: the machine host name.'),
@@ -109,6 +56,10 @@ export const configSchema = z.strictObject({
     .prefault({})
     .describe('The inbound delivery pipeline.'),
   lmtp: listener(10024, ['127.0.0.0/8', '::1/128'], 'LMTP ingest (RFC 2033). No authentication: keep it on loopback or behind `allow`.'),
+  auth: authSection,
+  imap: imapSection,
+  pop3: pop3Section,
+  submission: submissionSection,
 });
 
 export type Config = z.infer<typeof configSchema>;

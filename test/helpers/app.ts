@@ -14,6 +14,8 @@ export interface TestServer {
   mailRoot: string;
   logs: Array<Record<string, unknown>>;
   lmtpPort: number;
+  /** Bound port of a named service: lmtp, imap, imaps, pop3, pop3s, submission, submissions, http. */
+  port(name: string): number;
   /** Adds a user the way `mailserver user add` does: directory entry plus Maildir. */
   addUser(address: string, password: string, opts?: { quotaMb?: number }): Promise<void>;
   stop(): Promise<void>;
@@ -23,11 +25,14 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]>
 
 export async function startTestServer(overrides: DeepPartial<ResolvedConfig> = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'mailserver-test-'));
-  const parsed = configSchema.parse({
-    ...overrides,
-    dataDir,
-    lmtp: { port: 0, ...(overrides.lmtp ?? {}) },
-  } as unknown);
+  // Every listener on port 0: tests never use fixed ports.
+  const ephemeral = {
+    lmtp: { port: 0 },
+    imap: { starttls: { port: 0 }, tls: { port: 0 } },
+    pop3: { starttls: { port: 0 }, tls: { port: 0 } },
+    submission: { starttls: { port: 0 }, tls: { port: 0 } },
+  };
+  const parsed = configSchema.parse(deepMerge(deepMerge({}, ephemeral), { ...overrides, dataDir }) as unknown);
   const config: ResolvedConfig = {
     ...parsed,
     hostname: overrides.hostname ?? 'mx.test.example',
@@ -50,6 +55,7 @@ export async function startTestServer(overrides: DeepPartial<ResolvedConfig> = {
     mailRoot: config.mailRoot,
     logs,
     lmtpPort: app.port('lmtp'),
+    port: (name) => app.port(name),
     async addUser(address, password, opts) {
       const u = await app.directory.addUser(address, password, opts);
       await app.store.ensureUser({ domain: u.domain, localPart: u.localPart });
@@ -59,4 +65,16 @@ export async function startTestServer(overrides: DeepPartial<ResolvedConfig> = {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+function deepMerge(target: Record<string, unknown>, source: Record<string, unknown>): Record<string, unknown> {
+  for (const [k, v] of Object.entries(source)) {
+    const t = target[k];
+    if (v && typeof v === 'object' && !Array.isArray(v) && t && typeof t === 'object' && !Array.isArray(t)) {
+      target[k] = deepMerge({ ...(t as Record<string, unknown>) }, v as Record<string, unknown>);
+    } else {
+      target[k] = v;
+    }
+  }
+  return target;
 }

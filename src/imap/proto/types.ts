@@ -1,0 +1,116 @@
+// Typed IMAP commands: what the parser produces and the session's handlers consume.
+// Pure data. Mailbox names here are already decoded from modified UTF-7 into UTF-8 with the
+// client's hierarchy delimiter still in place; the session maps them to store names.
+import type { SectionSpec } from '../../mime/types.js';
+
+/** A sequence set (RFC 3501 9 `sequence-set`). `*` is kept symbolic: its value depends on the mailbox. */
+export type SeqNumber = number | '*';
+export interface SeqRange {
+  from: SeqNumber;
+  to: SeqNumber; // equal to `from` for a single number
+}
+export type SequenceSet = SeqRange[] | '$'; // '$' = SEARCHRES (RFC 5182), reserved for part 2
+
+export type FlagName = string; // '\\Seen', '\\Deleted', or a keyword atom, as written
+
+export type FetchAttr =
+  | { kind: 'ENVELOPE' }
+  | { kind: 'FLAGS' }
+  | { kind: 'INTERNALDATE' }
+  | { kind: 'RFC822' } // = BODY[] (sets \Seen)
+  | { kind: 'RFC822.HEADER' } // = BODY.PEEK[HEADER]
+  | { kind: 'RFC822.TEXT' } // = BODY[TEXT] (sets \Seen)
+  | { kind: 'RFC822.SIZE' }
+  | { kind: 'UID' }
+  | { kind: 'BODY' } // BODYSTRUCTURE without extension data
+  | { kind: 'BODYSTRUCTURE' }
+  | { kind: 'MODSEQ' } // CONDSTORE, part 2
+  | {
+      kind: 'BODY[]';
+      peek: boolean;
+      section: SectionSpec;
+      /** <origin.count> partial fetch. */
+      partial?: { origin: number; count: number };
+      /** The section text as the client wrote it (the reply echoes it, RFC 3501 7.4.2). */
+      label: string;
+    }
+  | { kind: 'BINARY[]'; peek: boolean; section: number[]; partial?: { origin: number; count: number } } // part 2
+  | { kind: 'BINARY.SIZE'; section: number[] }; // part 2
+
+export type SearchKey =
+  | { kind: 'all' }
+  | { kind: 'seqset'; set: SequenceSet }
+  | { kind: 'uid'; set: SequenceSet }
+  | { kind: 'flag'; flag: FlagName; set: boolean } // ANSWERED/UNANSWERED, DELETED, …, KEYWORD/UNKEYWORD
+  | { kind: 'new' } // RECENT and UNSEEN
+  | { kind: 'old' } // NOT RECENT
+  | { kind: 'recent'; set: boolean }
+  | { kind: 'header'; field: string; value: string } // FROM/TO/CC/BCC/SUBJECT map to header
+  | { kind: 'body'; value: string }
+  | { kind: 'text'; value: string }
+  | { kind: 'internaldate'; op: 'before' | 'on' | 'since'; date: string } // 'YYYY-MM-DD'
+  | { kind: 'sentdate'; op: 'before' | 'on' | 'since'; date: string }
+  | { kind: 'size'; op: 'larger' | 'smaller'; n: number }
+  | { kind: 'not'; key: SearchKey }
+  | { kind: 'or'; a: SearchKey; b: SearchKey }
+  | { kind: 'and'; keys: SearchKey[] } // a parenthesised list, or the top level
+  | { kind: 'modseq'; n: bigint }; // CONDSTORE, part 2
+
+export type StatusItem = 'MESSAGES' | 'RECENT' | 'UIDNEXT' | 'UIDVALIDITY' | 'UNSEEN' | 'SIZE' | 'HIGHESTMODSEQ';
+
+export type Command =
+  // Any state
+  | { name: 'CAPABILITY' }
+  | { name: 'NOOP' }
+  | { name: 'LOGOUT' }
+  | { name: 'ID'; params: Array<[string, string | null]> | null }
+  | { name: 'ENABLE'; capabilities: string[] }
+  // Not authenticated
+  | { name: 'STARTTLS' }
+  /** `initial`: SASL-IR initial response ('=' for an empty one, RFC 4959), undefined when absent. */
+  | { name: 'AUTHENTICATE'; mechanism: string; initial?: string }
+  | { name: 'LOGIN'; username: string; password: string }
+  // Authenticated
+  | { name: 'SELECT' | 'EXAMINE'; mailbox: string }
+  | { name: 'CREATE'; mailbox: string }
+  | { name: 'DELETE'; mailbox: string }
+  | { name: 'RENAME'; from: string; to: string }
+  | { name: 'SUBSCRIBE' | 'UNSUBSCRIBE'; mailbox: string }
+  /** `reference` and `pattern` as given; patterns keep `*` and `%`. */
+  | { name: 'LIST' | 'LSUB'; reference: string; pattern: string }
+  | { name: 'NAMESPACE' }
+  | { name: 'STATUS'; mailbox: string; items: StatusItem[] }
+  | {
+      name: 'APPEND';
+      mailbox: string;
+      flags: FlagName[];
+      internalDate?: Date;
+      /** The message literal, already read by the receiver (capped by the literal limit). */
+      message: Buffer;
+    }
+  | { name: 'IDLE' }
+  // Selected
+  | { name: 'CHECK' }
+  | { name: 'CLOSE' }
+  | { name: 'UNSELECT' }
+  | { name: 'EXPUNGE' }
+  | { name: 'UID EXPUNGE'; set: SequenceSet }
+  | { name: 'SEARCH'; uid: boolean; charset?: string; key: SearchKey }
+  | { name: 'FETCH'; uid: boolean; set: SequenceSet; attrs: FetchAttr[]; macro?: 'ALL' | 'FAST' | 'FULL' }
+  | {
+      name: 'STORE';
+      uid: boolean;
+      set: SequenceSet;
+      op: 'set' | 'add' | 'remove'; // FLAGS, +FLAGS, -FLAGS
+      silent: boolean;
+      flags: FlagName[];
+    }
+  | { name: 'COPY' | 'MOVE'; uid: boolean; set: SequenceSet; mailbox: string };
+
+export type CommandName = Command['name'];
+
+/** One parsed request: the tag and either a command or why it could not be parsed. */
+export type Request =
+  | { tag: string; ok: true; command: Command }
+  /** Syntax error: answered `<tag> BAD <text>` (or untagged BAD when no tag could be read). */
+  | { tag: string | null; ok: false; error: string };
