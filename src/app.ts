@@ -12,6 +12,7 @@ import { createMaildirStore } from './maildir/store.js';
 import { createDeliveryPipeline, type DeliveryPipeline } from './delivery/pipeline.js';
 import { createLmtpService } from './lmtp/server.js';
 import { createTlsManager, type TlsManager } from './tls/manager.js';
+import { AuthThrottle } from './auth/throttle.js';
 
 export interface App {
   config: ResolvedConfig;
@@ -19,6 +20,8 @@ export interface App {
   store: MailStore;
   pipeline: DeliveryPipeline;
   tls: TlsManager;
+  /** One brute-force throttle for every protocol that takes passwords. */
+  authThrottle: AuthThrottle;
   services: Service[];
   /** Bound port of a named service (tests start on port 0). */
   port(name: string): number;
@@ -47,6 +50,13 @@ export async function startApp(config: ResolvedConfig, logger: Logger): Promise<
   });
   const store = createMaildirStore({ root: config.mailRoot, hostname: config.hostname, logger });
   const pipeline = createDeliveryPipeline({ directory, store, logger, hostname: config.hostname });
+  const authThrottle = new AuthThrottle({
+    maxFailuresPerIp: config.auth.maxFailuresPerIp,
+    maxFailuresPerUser: config.auth.maxFailuresPerUser,
+    windowMs: config.auth.windowSeconds * 1000,
+    delayStepMs: config.auth.failureDelayMs,
+    maxDelayMs: config.auth.maxFailureDelayMs,
+  });
 
   const services: Service[] = [];
   if (config.lmtp.enabled) {
@@ -86,6 +96,7 @@ export async function startApp(config: ResolvedConfig, logger: Logger): Promise<
     store,
     pipeline,
     tls,
+    authThrottle,
     services,
     port(name) {
       const svc = services.find((s) => s.name === name);
