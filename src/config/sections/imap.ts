@@ -7,6 +7,43 @@ export const imapSection = z
   .strictObject({
     starttls: listener(143, [], 'IMAP with STARTTLS (before TLS: LOGINDISABLED unless `auth.loopbackIsSecure` and loopback).', 1800, idle),
     tls: listener(993, [], 'IMAP over implicit TLS.', 1800, idle),
+    hierarchyDelimiter: z
+      .enum(['.', '/'])
+      .default('.')
+      .describe(
+        "The hierarchy delimiter clients see. '.' as Dovecot's Maildir++ default, or '/' for set-ups that chose it. Folder names on disk stay Dovecot's either way; a name containing the other character is refused.",
+      ),
+    maxLineBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(65_536)
+      .describe('Longest command line (outside literals); a longer one is answered BAD and the connection closed.'),
+    maxLiteralBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(25 * 1024 * 1024)
+      .describe('Largest literal, so the largest APPEND (like delivery, 25 MB); a larger one is refused with [TOOBIG] before it is read.'),
+    maxArgs: z.number().int().min(16).default(1000).describe('Most arguments (atoms, strings, list items) in one command.'),
+    maxCommandsBeforeLogin: z
+      .number()
+      .int()
+      .positive()
+      .default(20)
+      .describe('Commands a connection may send before it logs in; then it is told BYE.'),
+    maxConnectionsPerIp: z
+      .number()
+      .int()
+      .positive()
+      .default(20)
+      .describe('IMAP connections open at once from one address (both listeners together); more are told BYE.'),
+    outputBufferBytes: z
+      .number()
+      .int()
+      .min(16_384)
+      .default(1024 * 1024)
+      .describe('When this much output waits for a client that is not reading, the session stops reading its commands until the client catches up.'),
   })
   .prefault({})
   .describe('IMAP access (RFC 3501/9051).');

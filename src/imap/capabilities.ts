@@ -1,0 +1,40 @@
+// What we advertise, by connection state. Only what works (issue 3): SASL mechanisms are the
+// ones our stored hashes can serve, and no AUTH= before TLS unless the peer counts as secure
+// (RFC 3501 6.2.1, 7.2.1: LOGINDISABLED).
+import { SASL_MECHANISMS } from '../auth/sasl.js';
+
+/** Extensions of IMAP part 1; the order is the one clients see. */
+export const BASE_CAPABILITIES = [
+  'IMAP4rev1',
+  'LITERAL+',
+  'SASL-IR',
+  'IDLE',
+  'UIDPLUS',
+  'MOVE',
+  'UNSELECT',
+  'NAMESPACE',
+  'ID',
+  'ENABLE',
+  'SPECIAL-USE',
+  'CHILDREN',
+] as const;
+
+export interface CapabilityContext {
+  /** The connection is TLS (implicit or after STARTTLS). */
+  tls: boolean;
+  /** STARTTLS is possible on this listener (not yet TLS). */
+  starttlsAvailable: boolean;
+  /** Passwords may be sent now: TLS, or loopback with `auth.loopbackIsSecure`. */
+  secure: boolean;
+  authenticated: boolean;
+}
+
+export function capabilities(ctx: CapabilityContext): string[] {
+  const caps: string[] = [...BASE_CAPABILITIES];
+  if (!ctx.authenticated) {
+    if (!ctx.tls && ctx.starttlsAvailable) caps.push('STARTTLS');
+    if (ctx.secure) for (const m of SASL_MECHANISMS) caps.push(`AUTH=${m}`);
+    else caps.push('LOGINDISABLED');
+  }
+  return caps;
+}

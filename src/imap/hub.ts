@@ -1,0 +1,105 @@
+// What IMAP sessions share in the process: the store's change bus fanned out per user, one
+// store.watch per logged-in user (started with the first session, stopped with the last),
+// and the \Recent bookkeeping.
+//
+// \Recent (RFC 3501 2.3.2): a message is recent in exactly one session, the first that
+// selects its mailbox (SELECT, not EXAMINE: 6.3.2) or is told about it. We keep, per
+// mailbox, the highest UID some session has claimed; a session claims every UID above it.
+// The floor starts, the first time a mailbox is touched in this process, at the highest UID
+// whose file already sits in cur/ (Dovecot and we move a file out of new/ once a client has
+// seen it), so after a restart only still-unseen deliveries count as recent.
+import type { Logger } from 'pino';
+import type { MailStore, MailUser, MessageInfo, StoreChange } from '../maildir/types.js';
+
+export type ChangeListener = (change: StoreChange) => void;
+
+const userKey = (u: MailUser): string => `${u.localPart}@${u.domain}`;
+
+export class ImapHub {
+  private readonly byUser = new Map<string, Set<ChangeListener>>();
+  private readonly watches = new Map<string, () => void>();
+  private readonly recentFloor = new Map<string, number>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly store: MailStore,
+    private readonly log: Logger,
+  ) {
+    this.unsubscribe = store.onChange((c) => this.dispatch(c));
+  }
+
+  private dispatch(change: StoreChange): void {
+    const set = this.byUser.get(userKey(change.user));
+    if (!set) return;
+    for (const l of [...set]) {
+      try {
+        l(change);
+      } catch (err) {
+        this.log.error({ err }, 'imap change listener failed');
+      }
+    }
+  }
+
+  /** A logged-in session joins; returns leave(). The first session of a user starts the watcher. */
+  join(user: MailUser, listener: ChangeListener): () => void {
+    const key = userKey(user);
+    let set = this.byUser.get(key);
+    if (!set) {
+      set = new Set();
+      this.byUser.set(key, set);
+      try {
+        this.watches.set(key, this.store.watch(user));
+      } catch (err) {
+        this.log.warn({ err, user: key }, 'cannot watch maildir; changes by other programs appear on reselect');
+      }
+    }
+    set.add(listener);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      set.delete(listener);
+      if (set.size === 0) {
+        this.byUser.delete(key);
+        this.watches.get(key)?.();
+        this.watches.delete(key);
+      }
+    };
+  }
+
+  /**
+   * UIDs of `uids` that are recent for the caller. With `claim` (SELECT, or news reaching a
+   * read-write session) they stop being recent for everyone else.
+   */
+  recent(user: MailUser, mailbox: string, uids: number[], claim: boolean, listing?: MessageInfo[]): Set<number> {
+    const key = `${userKey(user)}\0${mailbox}`;
+    let floor = this.recentFloor.get(key);
+    if (floor === undefined) {
+      floor = 0;
+      for (const m of listing ?? []) if (!m.isNew && m.uid > floor) floor = m.uid;
+      this.recentFloor.set(key, floor);
+    }
+    const out = new Set<number>();
+    let max = floor;
+    for (const u of uids) {
+      if (u > floor) {
+        out.add(u);
+        if (u > max) max = u;
+      }
+    }
+    if (claim && max > floor) this.recentFloor.set(key, max);
+    return out;
+  }
+
+  /** A mailbox was deleted or renamed: its UIDs start over. */
+  forgetMailbox(user: MailUser, mailbox: string): void {
+    this.recentFloor.delete(`${userKey(user)}\0${mailbox}`);
+  }
+
+  close(): void {
+    this.unsubscribe();
+    for (const stop of this.watches.values()) stop();
+    this.watches.clear();
+    this.byUser.clear();
+  }
+}
