@@ -11,6 +11,7 @@ import { openSqliteDirectory } from './directory/sqlite.js';
 import { createMaildirStore } from './maildir/store.js';
 import { createDeliveryPipeline, type DeliveryPipeline } from './delivery/pipeline.js';
 import { createLmtpService } from './lmtp/server.js';
+import { createPop3Services } from './pop3/server.js';
 import { createTlsManager, type TlsManager } from './tls/manager.js';
 import { AuthThrottle } from './auth/throttle.js';
 
@@ -72,6 +73,21 @@ export async function startApp(config: ResolvedConfig, logger: Logger): Promise<
       }),
     );
   }
+  // 'pop3' (STLS) and 'pop3s' (implicit TLS), sharing one maildrop lock registry.
+  services.push(
+    ...createPop3Services({
+      starttls: config.pop3.starttls,
+      tls: config.pop3.tls,
+      limits: config.pop3,
+      loopbackIsSecure: config.auth.loopbackIsSecure,
+      hostname: config.hostname,
+      store,
+      directory,
+      throttle: authThrottle,
+      tlsManager: tls,
+      logger,
+    }),
+  );
 
   const started: Service[] = [];
   const stop = async (): Promise<void> => {

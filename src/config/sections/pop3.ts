@@ -7,6 +7,31 @@ export const pop3Section = z
   .strictObject({
     starttls: listener(110, [], 'POP3 with STLS (before TLS: no USER/PASS/AUTH unless `auth.loopbackIsSecure` and loopback).', 600, idle),
     tls: listener(995, [], 'POP3 over implicit TLS.', 600, idle),
+    maxLineBytes: z
+      .number()
+      .int()
+      .min(255)
+      .max(65536)
+      .default(4096)
+      .describe('Longest command line in octets, CRLF excluded (RFC 2449 4 sets 255 for commands; SASL responses can be longer). Longer lines get -ERR and are skipped.'),
+    maxConnectionsPerIp: z
+      .number()
+      .int()
+      .positive()
+      .default(20)
+      .describe('Connections open at once from one address, both POP3 listeners together.'),
+    maxCommandsBeforeLogin: z
+      .number()
+      .int()
+      .positive()
+      .default(30)
+      .describe('Commands a client may send before logging in; then it is disconnected.'),
+    maxBadCommands: z
+      .number()
+      .int()
+      .positive()
+      .default(20)
+      .describe('Invalid commands (unknown, bad syntax, wrong state, bad message number) in one session before it is disconnected.'),
   })
   .prefault({})
   .describe('POP3 access (RFC 1939) to the INBOX.');
