@@ -7,6 +7,7 @@ import { authSection } from './sections/auth.js';
 import { imapSection } from './sections/imap.js';
 import { pop3Section } from './sections/pop3.js';
 import { submissionSection } from './sections/submission.js';
+import { httpSection } from './sections/http.js';
 
 export { fieldKinds, typeNames, secretString, type FieldKind } from './fields.js';
 
@@ -60,6 +61,7 @@ export const configSchema = z.strictObject({
   imap: imapSection,
   pop3: pop3Section,
   submission: submissionSection,
+  http: httpSection,
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -14,7 +14,7 @@ import { passwordLogin } from '../auth/login.js';
 import { isLoopback } from '../net/allowlist.js';
 import type { StoreChange } from '../maildir/types.js';
 import { LineReceiver, type ReceivedLine } from './proto/receiver.js';
-import { parseCommand } from './proto/command.js';
+import { parseCommand, type Pop3Command } from './proto/command.js';
 import { MultilineEncoder } from './proto/encoder.js';
 import { Pop3Err } from './errors.js';
 import { Maildrop } from './maildrop.js';
