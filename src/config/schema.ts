@@ -7,6 +7,8 @@ import { authSection } from './sections/auth.js';
 import { imapSection } from './sections/imap.js';
 import { pop3Section } from './sections/pop3.js';
 import { submissionSection } from './sections/submission.js';
+import { relaySection } from './sections/relay.js';
+import { dkimSection } from './sections/dkim.js';
 import { httpSection } from './sections/http.js';
 
 export { fieldKinds, typeNames, secretString, type FieldKind } from './fields.js';
@@ -61,6 +63,8 @@ export const configSchema = z.strictObject({
   imap: imapSection,
   pop3: pop3Section,
   submission: submissionSection,
+  relay: relaySection,
+  dkim: dkimSection,
   http: httpSection,
 });
 

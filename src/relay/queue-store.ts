@@ -1,0 +1,293 @@
+// The durable outbound queue on disk. One directory, three kinds of file per message:
+//
+//   <id>.tmp  being received; never delivered; removed at start-up (the client got no 250)
+//   <id>.msg  committed: the message bytes, then a trailer with the envelope as JSON
+//   <id>.log  the per-recipient journal: one JSON line per state change, fsynced at once
+//
+// Commit order (what makes "250" a promise): the .tmp file is fsynced with its envelope
+// trailer, renamed to .msg, and the directory is fsynced; only then does the client get
+// 250. The envelope shares the message's fsync, so an accepted message costs one file
+// fsync and one directory fsync. The journal is append-only; replaying it gives each
+// recipient's state, so a crash between two recipients loses nothing and repeats nothing
+// that was recorded.
+import { open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+
+export interface QueueRecipient {
+  address: string;
+  /** RFC 3461 NOTIFY values as given (NEVER, SUCCESS, FAILURE, DELAY); absent = default. */
+  notify?: string[];
+  /** RFC 3461 ORCPT as given ("rfc822;addr"). */
+  orcpt?: string;
+}
+
+export interface QueueEnvelope {
+  id: string;
+  /** '' for the null sender (our own bounces). */
+  mailFrom: string;
+  /** Authenticated user that submitted it ('' for messages the server made itself). */
+  user: string;
+  recipients: QueueRecipient[];
+  dsn?: { ret?: 'FULL' | 'HDRS'; envid?: string };
+  /** Header lines put before the stored bytes when the message is sent (Received, DKIM-Signature). */
+  prefix: string;
+  /** Length of the stored message bytes (without prefix and trailer). */
+  size: number;
+  createdAt: number;
+  /** The client said BODY=8BITMIME / SMTPUTF8: passed on to the next hop. */
+  eightBit?: boolean;
+  smtpUtf8?: boolean;
+}
+
+export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'failed';
+
+export type JournalRecord =
+  | { t: 'rcpt'; rcpt: string; status: 'deferred' | 'delivered' | 'failed'; at: number; reply?: string; next?: number; remote?: boolean }
+  | { t: 'retry'; at: number }
+  | { t: 'warned'; at: number }
+  | { t: 'bounced'; at: number };
+
+export interface RecipientState {
+  address: string;
+  status: RecipientStatus;
+  attempts: number;
+  lastReply?: string;
+  next: number;
+}
+
+export interface QueueItem {
+  env: QueueEnvelope;
+  rcpts: RecipientState[];
+  warned: boolean;
+  bounced: boolean;
+  journalBytes: number;
+}
+
+const TRAILER_LEN = 17; // "\n" + 16 hex digits: the JSON's length
+
+export class SpoolFullError extends Error {
+  readonly code = 'spool-full';
+  constructor(message = 'queue spool full') {
+    super(message);
+  }
+}
+
+export function newQueueId(now = Date.now()): string {
+  // Time first, so a directory listing sorts oldest first; 48 random bits for uniqueness.
+  return `${now.toString(36).padStart(9, '0')}${randomBytes(6).toString('hex')}`;
+}
+
+const ID = /^[0-9a-z]{9}[0-9a-f]{12}$/;
+export const isQueueId = (id: string): boolean => ID.test(id);
+
+export class QueueStore {
+  constructor(readonly dir: string) {}
+
+  msgPath(id: string): string {
+    if (!isQueueId(id)) throw new Error(`not a queue id: ${id}`);
+    return join(this.dir, `${id}.msg`);
+  }
+  private logPath(id: string): string {
+    return join(this.dir, `${id}.log`);
+  }
+
+  async init(): Promise<void> {
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Starts receiving a message into <id>.tmp. */
+  async create(id: string): Promise<QueueWriter> {
+    const path = join(this.dir, `${id}.tmp`);
+    const fh = await open(path, 'wx', 0o600);
+    return new QueueWriter(this, id, path, fh);
+  }
+
+  /** Makes a renamed file's directory entry durable. */
+  async syncDir(): Promise<void> {
+    const dh = await open(this.dir, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  }
+
+  /** Committed ids, oldest first; removes leftovers of transactions that never got 250. */
+  async list(opts: { cleanTmp?: boolean } = {}): Promise<string[]> {
+    const names = await readdir(this.dir);
+    const ids: string[] = [];
+    for (const n of names) {
+      if (n.endsWith('.msg')) ids.push(n.slice(0, -4));
+      else if (opts.cleanTmp && n.endsWith('.tmp')) await rm(join(this.dir, n), { force: true });
+    }
+    return ids.filter(isQueueId).sort();
+  }
+
+  async readEnvelope(id: string): Promise<QueueEnvelope> {
+    const fh = await open(this.msgPath(id), 'r');
+    try {
+      const { size } = await fh.stat();
+      const tail = Buffer.alloc(TRAILER_LEN);
+      await fh.read(tail, 0, TRAILER_LEN, size - TRAILER_LEN);
+      const len = parseInt(tail.subarray(1).toString('latin1'), 16);
+      const json = Buffer.alloc(len);
+      await fh.read(json, 0, len, size - TRAILER_LEN - len);
+      return JSON.parse(json.toString('utf8')) as QueueEnvelope;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** The stored message bytes (without the prefix). */
+  openBody(env: QueueEnvelope): Readable {
+    if (env.size === 0) return createReadStream(this.msgPath(env.id), { start: 0, end: -1 });
+    return createReadStream(this.msgPath(env.id), { start: 0, end: env.size - 1 });
+  }
+
+  async readJournal(id: string): Promise<{ records: JournalRecord[]; bytes: number }> {
+    let text: string;
+    try {
+      text = await readFile(this.logPath(id), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], bytes: 0 };
+      throw err;
+    }
+    const records: JournalRecord[] = [];
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      try {
+        records.push(JSON.parse(line) as JournalRecord);
+      } catch {
+        // A torn last line from a crash mid-append: that change was never acknowledged.
+      }
+    }
+    return { records, bytes: Buffer.byteLength(text) };
+  }
+
+  async journalSize(id: string): Promise<number> {
+    try {
+      return (await stat(this.logPath(id))).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Appends records and fsyncs them before returning (the relay's 250 is recorded at once). */
+  async append(id: string, ...records: JournalRecord[]): Promise<void> {
+    const path = this.logPath(id);
+    let created = false;
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'a', 0o600);
+      created = (await fh.stat()).size === 0;
+    } catch (err) {
+      throw err;
+    }
+    try {
+      await fh.write(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    if (created) await this.syncDir();
+  }
+
+  async load(id: string): Promise<QueueItem> {
+    const env = await this.readEnvelope(id);
+    const { records, bytes } = await this.readJournal(id);
+    return { ...replay(env, records), journalBytes: bytes };
+  }
+
+  async remove(id: string): Promise<void> {
+    await rm(this.msgPath(id), { force: true });
+    await rm(this.logPath(id), { force: true });
+  }
+
+  /** Bytes held by committed and incoming messages (for the spool quota). */
+  async usage(): Promise<number> {
+    let total = 0;
+    for (const n of await readdir(this.dir)) {
+      try {
+        total += (await stat(join(this.dir, n))).size;
+      } catch {
+        // removed meanwhile
+      }
+    }
+    return total;
+  }
+}
+
+/** Rebuilds per-recipient state from the envelope and the journal. */
+export function replay(env: QueueEnvelope, records: JournalRecord[]): Omit<QueueItem, 'journalBytes'> {
+  const rcpts = new Map<string, RecipientState>(
+    env.recipients.map((r) => [r.address, { address: r.address, status: 'queued', attempts: 0, next: 0 }]),
+  );
+  let warned = false;
+  let bounced = false;
+  for (const r of records) {
+    if (r.t === 'rcpt') {
+      const s = rcpts.get(r.rcpt);
+      if (!s || s.status === 'delivered' || s.status === 'failed') continue;
+      s.status = r.status;
+      s.attempts++;
+      if (r.reply !== undefined) s.lastReply = r.reply;
+      s.next = r.next ?? 0;
+    } else if (r.t === 'retry') {
+      for (const s of rcpts.values()) if (s.status === 'deferred' || s.status === 'queued') s.next = 0;
+    } else if (r.t === 'warned') warned = true;
+    else if (r.t === 'bounced') bounced = true;
+  }
+  return { env, rcpts: [...rcpts.values()], warned, bounced };
+}
+
+export class QueueWriter {
+  private written = 0;
+  private done = false;
+  constructor(
+    private readonly store: QueueStore,
+    readonly id: string,
+    private readonly path: string,
+    private readonly fh: FileHandle,
+  ) {}
+
+  get size(): number {
+    return this.written;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    let off = 0;
+    while (off < chunk.length) {
+      const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off);
+      off += bytesWritten;
+    }
+    this.written += chunk.length;
+  }
+
+  /** Appends the envelope, fsyncs, renames into place and fsyncs the directory. */
+  async commit(env: Omit<QueueEnvelope, 'id' | 'size'>): Promise<QueueEnvelope> {
+    const full: QueueEnvelope = { ...env, id: this.id, size: this.written };
+    const json = Buffer.from(JSON.stringify(full), 'utf8');
+    // Layout: bytes | "\n" JSON | "\n" 16 hex digits. readEnvelope() reads it backwards.
+    const trailer = Buffer.concat([Buffer.from('\n', 'latin1'), json, Buffer.from(`\n${json.length.toString(16).padStart(16, '0')}`, 'latin1')]);
+    await this.write(trailer);
+    this.written -= trailer.length;
+    await this.fh.sync();
+    await this.fh.close();
+    this.done = true;
+    await rename(this.path, this.store.msgPath(this.id));
+    await this.store.syncDir();
+    return full;
+  }
+
+  async abort(): Promise<void> {
+    if (!this.done) {
+      this.done = true;
+      await this.fh.close().catch(() => {});
+    }
+    await rm(this.path, { force: true });
+  }
+}
