@@ -1,0 +1,142 @@
+// FETCH data items (RFC 3501 6.4.5, 7.4.2) for one message: names and values as ImapValues,
+// body sections as streams of known length (never buffered whole).
+import type { Readable } from 'node:stream';
+import { bodyStructure, envelope } from '../mime/imap-structure.js';
+import { sectionStream } from '../mime/load.js';
+import { messageEnd, resolveSection } from '../mime/section.js';
+import type { MimePart, SectionSource, SectionSpec, SValue } from '../mime/types.js';
+import type { FetchAttr } from './proto/types.js';
+import type { ImapValue } from './proto/values.js';
+
+export interface FetchMessage {
+  seq: number;
+  uid: number;
+  flags: string[]; // IMAP names incl. keywords and \Recent
+  internalDate: Date;
+  size: number; // RFC822.SIZE, the CRLF size
+}
+
+export interface MessageLoader {
+  open(): Promise<Readable>; // stored bytes (LF) of the message, a fresh stream each call
+  structure(): Promise<MimePart>; // parsed once per message per command; the session caches
+}
+
+/** The items inside `* n FETCH (...)`, in the requested order. Body sections become `stream`
+ *  values (piped, never buffered whole). MODSEQ is left to the session (it owns modseqs);
+ *  BINARY items are not served yet (part 2) and are skipped. */
+export async function buildFetchItems(attrs: FetchAttr[], msg: FetchMessage, loader: MessageLoader): Promise<ImapValue[]> {
+  const out: ImapValue[] = [];
+  let root: MimePart | null = null;
+  const structure = async (): Promise<MimePart> => (root ??= await loader.structure());
+  for (const a of attrs) {
+    switch (a.kind) {
+      case 'UID':
+        out.push(atom('UID'), { t: 'number', v: msg.uid });
+        break;
+      case 'FLAGS':
+        out.push(atom('FLAGS'), { t: 'list', v: msg.flags.map(atom) });
+        break;
+      case 'INTERNALDATE':
+        out.push(atom('INTERNALDATE'), { t: 'string', v: formatInternalDate(msg.internalDate) });
+        break;
+      case 'RFC822.SIZE':
+        out.push(atom('RFC822.SIZE'), { t: 'number', v: msg.size });
+        break;
+      case 'ENVELOPE':
+        out.push(atom('ENVELOPE'), toImap(envelope(await structure())));
+        break;
+      case 'BODY':
+      case 'BODYSTRUCTURE':
+        out.push(atom(a.kind), toImap(bodyStructure(await structure(), a.kind === 'BODYSTRUCTURE')));
+        break;
+      case 'RFC822':
+      case 'RFC822.HEADER':
+      case 'RFC822.TEXT': {
+        const text = a.kind === 'RFC822' ? undefined : a.kind === 'RFC822.HEADER' ? 'HEADER' : 'TEXT';
+        const src = resolveSection(await structure(), { part: [], text });
+        out.push(atom(a.kind), sectionValue(src, undefined, loader));
+        break;
+      }
+      case 'BODY[]': {
+        const src = resolveSection(await structure(), a.section);
+        const label = a.label ?? sectionLabel(a.section);
+        const name = `BODY[${label.replace(/^\[|\]$/g, '')}]${a.partial ? `<${a.partial.origin}>` : ''}`;
+        out.push({ t: 'raw', v: name }, sectionValue(src, a.partial, loader));
+        break;
+      }
+      default:
+        break; // MODSEQ: the session; BINARY[]/BINARY.SIZE: not yet
+    }
+  }
+  return out;
+}
+
+/** RFC 3501 6.4.5: reading a body without .PEEK sets \Seen. */
+export function impliesSeen(attrs: FetchAttr[]): boolean {
+  return attrs.some((a) => a.kind === 'RFC822' || a.kind === 'RFC822.TEXT' || (a.kind === 'BODY[]' && !a.peek) || (a.kind === 'BINARY[]' && !a.peek));
+}
+
+/** Whether any item needs the parsed structure or the bytes. */
+export function needsContent(attrs: FetchAttr[]): boolean {
+  return attrs.some((a) => !['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ'].includes(a.kind));
+}
+
+/** The section text as RFC 3501's grammar spells it, for the response item name. */
+export function sectionLabel(s: SectionSpec): string {
+  const parts = s.part.join('.');
+  const text = s.text ? s.text + (s.fields ? ` (${s.fields.map(astring).join(' ')})` : '') : '';
+  return parts && text ? `${parts}.${text}` : parts + text;
+}
+
+function astring(s: string): string {
+  return /^[!#$&'*+\-.0-9:<=>?@A-Z^_`a-z|~/]+$/.test(s) ? s : `"${s.replace(/(["\\])/g, '\\$1')}"`;
+}
+
+function sectionValue(src: SectionSource | null, partial: { origin: number; count: number } | undefined, loader: MessageLoader): ImapValue {
+  // A section that does not exist is answered as an empty string, as Dovecot does.
+  if (!src) return { t: 'string', v: '' };
+  if (src.kind === 'bytes') {
+    let data = src.data;
+    if (partial) data = data.subarray(Math.min(partial.origin, data.length), Math.min(data.length, partial.origin + partial.count));
+    return data.length ? { t: 'literal', v: data } : { t: 'string', v: '' };
+  }
+  let { start, length } = src;
+  if (partial) {
+    // RFC 3501 6.4.5: <origin.count> returns at most count octets from origin; an origin
+    // past the end gives an empty string.
+    if (partial.origin >= length) return { t: 'string', v: '' };
+    start += partial.origin;
+    length = Math.min(partial.count, length - partial.origin);
+  }
+  if (length === 0) return { t: 'string', v: '' };
+  return { t: 'stream', length, open: () => sectionStream(() => loader.open(), start, length) };
+}
+
+function atom(v: string): ImapValue {
+  return { t: 'atom', v };
+}
+
+/** SValue (binary strings of raw header bytes) → ImapValue; strings travel as bytes. */
+export function toImap(v: SValue): ImapValue {
+  if (v === null) return { t: 'nil' };
+  if (typeof v === 'number') return { t: 'number', v };
+  if (typeof v === 'string') return { t: 'string', v: Buffer.from(v, 'latin1') };
+  if (Buffer.isBuffer(v)) return { t: 'string', v };
+  return { t: 'list', v: v.map(toImap) };
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** RFC 3501 date-time "dd-Mon-yyyy hh:mm:ss +zzzz" in the server's local zone. */
+export function formatInternalDate(d: Date): string {
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  const off = -d.getTimezoneOffset();
+  const sign = off >= 0 ? '+' : '-';
+  const abs = Math.abs(off);
+  return `${p2(d.getDate())}-${MONTHS[d.getMonth()]}-${d.getFullYear()} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())} ${sign}${p2(Math.floor(abs / 60))}${p2(abs % 60)}`;
+}
+
+/** Total CRLF size of a scanned message (RFC822.SIZE when the store has no W= size). */
+export function messageSize(root: MimePart): number {
+  return messageEnd(root);
+}

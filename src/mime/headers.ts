@@ -1,0 +1,221 @@
+// Header block parsing: fields, Content-Type / Content-Disposition with RFC 2045 and
+// RFC 2231 parameters. Pure. Values are binary (latin1) strings of the raw bytes until a
+// caller asks for decoding (decode.ts), because IMAP's ENVELOPE and BODYSTRUCTURE carry the
+// undecoded bytes (RFC 3501 7.4.2).
+import { decodeCharset, decodeHeaderValue } from './decode.js';
+import type { ContentType, HeaderField } from './types.js';
+
+/** Lines as kept by the scanner (each ending in CRLF, the last possibly not). */
+export function parseHeaderBlock(lines: Buffer[]): HeaderField[] {
+  const fields: HeaderField[] = [];
+  let curLines: Buffer[] | null = null;
+  const flush = (): void => {
+    if (!curLines) return;
+    const raw = curLines.length === 1 ? curLines[0]! : Buffer.concat(curLines);
+    curLines = null;
+    const text = raw.toString('latin1');
+    const colon = text.indexOf(':');
+    if (colon <= 0) return; // not a field (RFC 5322 2.2 needs "name:"): skipped, as Dovecot does
+    const name = text.slice(0, colon).replace(/[ \t]+$/, '');
+    if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) return;
+    // RFC 5322 2.2.3 unfolding: remove each CRLF that precedes WSP.
+    const value = text
+      .slice(colon + 1)
+      .replace(/\r?\n(?=[ \t])/g, '')
+      .replace(/\r?\n$/, '')
+      .replace(/^[ \t]+/, '');
+    fields.push({ name, key: name.toLowerCase(), raw, value });
+  };
+  for (const line of lines) {
+    const c = line[0];
+    if ((c === 0x20 || c === 0x09) && curLines) {
+      curLines.push(line);
+      continue;
+    }
+    flush();
+    curLines = [line];
+  }
+  flush();
+  return fields;
+}
+
+export interface ParsedParams {
+  /** Decoded values (RFC 2231 joined and charset-decoded, RFC 2047 words decoded), lower-case keys. */
+  params: Record<string, string>;
+  /** What IMAP lists (Dovecot's form): continuations joined, extended values kept as
+   *  `name*` = "charset'lang'%XX" undecoded, names lower-case, in order. */
+  imap: Array<[string, string]>;
+}
+
+/** Splits `value; a=b; c="d"` into its leading token and parameters. Never throws. */
+export function parseParameterized(value: string): { token: string; params: ParsedParams } {
+  const s = stripComments(value);
+  let i = 0;
+  const skipWs = (): void => {
+    while (i < s.length && (s[i] === ' ' || s[i] === '\t' || s[i] === '\r' || s[i] === '\n')) i++;
+  };
+  skipWs();
+  let token = '';
+  while (i < s.length && s[i] !== ';') token += s[i++];
+  token = token.trim();
+  const raw: Array<[string, string, boolean]> = []; // name, value, was-quoted
+  while (i < s.length) {
+    i++; // ';'
+    skipWs();
+    let name = '';
+    while (i < s.length && s[i] !== '=' && s[i] !== ';') name += s[i++];
+    name = name.trim().toLowerCase();
+    if (s[i] !== '=') continue;
+    i++;
+    skipWs();
+    let val = '';
+    let quoted = false;
+    if (s[i] === '"') {
+      quoted = true;
+      i++;
+      while (i < s.length && s[i] !== '"') {
+        if (s[i] === '\\' && i + 1 < s.length) i++;
+        val += s[i++];
+      }
+      i++; // closing quote (or end)
+      while (i < s.length && s[i] !== ';') i++;
+    } else {
+      while (i < s.length && s[i] !== ';') val += s[i++];
+      val = val.trim();
+    }
+    if (name && /^[\x21-\x7e]+$/.test(name)) raw.push([name, val, quoted]);
+  }
+  return { token, params: joinRfc2231(raw) };
+}
+
+/** RFC 2231 3-4: name*0, name*1* … joined in order; name* / name*0* carry charset'lang'. */
+function joinRfc2231(raw: Array<[string, string, boolean]>): ParsedParams {
+  const params: Record<string, string> = {};
+  const imap: Array<[string, string]> = [];
+  const groups = new Map<string, { parts: Map<number, { v: string; ext: boolean }>; pos: number }>();
+  const order: Array<{ name: string; kind: 'plain' | 'cont'; value?: string }> = [];
+  for (const [name, val] of raw) {
+    const m = /^([^*]+)\*(?:(\d+)\*?|)$/.exec(name) ?? null;
+    const ext = name.endsWith('*');
+    if (!m) {
+      if (params[name] === undefined) {
+        params[name] = val;
+        order.push({ name, kind: 'plain', value: val });
+      }
+      continue;
+    }
+    const base = m[1]!;
+    const idx = m[2] === undefined ? 0 : Number(m[2]);
+    let g = groups.get(base);
+    if (!g) {
+      g = { parts: new Map(), pos: order.length };
+      groups.set(base, g);
+      order.push({ name: base, kind: 'cont' });
+    }
+    if (!g.parts.has(idx)) g.parts.set(idx, { v: val, ext });
+  }
+  for (const o of order) {
+    if (o.kind === 'plain') {
+      imap.push([o.name, o.value!]);
+      params[o.name] = decodeHeaderValue(o.value!);
+      continue;
+    }
+    const g = groups.get(o.name)!;
+    const idxs = [...g.parts.keys()].sort((a, b) => a - b);
+    const first = g.parts.get(idxs[0]!)!;
+    const anyExt = idxs.some((k) => g.parts.get(k)!.ext);
+    if (!anyExt) {
+      const joined = idxs.map((k) => g.parts.get(k)!.v).join('');
+      imap.push([o.name, joined]);
+      if (params[o.name] === undefined || !raw.some(([n]) => n === o.name)) params[o.name] = decodeHeaderValue(joined);
+      continue;
+    }
+    // Extended: charset'lang' on the first segment; %XX in extended segments only.
+    let charset = 'us-ascii';
+    let firstVal = first.v;
+    if (first.ext) {
+      const q = /^([^']*)'([^']*)'(.*)$/s.exec(first.v);
+      if (q) {
+        charset = q[1] || 'us-ascii';
+        firstVal = q[3]!;
+      }
+    }
+    const bytes: Buffer[] = [];
+    const rawJoined: string[] = [];
+    idxs.forEach((k, n) => {
+      const seg = g.parts.get(k)!;
+      const v = n === 0 ? firstVal : seg.v;
+      bytes.push(seg.ext ? pctDecode(v) : Buffer.from(v, 'latin1'));
+      rawJoined.push(seg.ext ? v : v.replace(/[^A-Za-z0-9!#$&+\-.^_`|~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')));
+    });
+    const prefix = first.ext && firstVal !== first.v ? first.v.slice(0, first.v.length - firstVal.length) : "''";
+    imap.push([o.name + '*', prefix + rawJoined.join('')]);
+    params[o.name] = decodeCharset(Buffer.concat(bytes), charset);
+  }
+  return { params, imap };
+}
+
+function pctDecode(s: string): Buffer {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x25 && /^[0-9a-fA-F]{2}$/.test(s.slice(i + 1, i + 3))) {
+      out.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else out.push(c & 0xff);
+  }
+  return Buffer.from(out);
+}
+
+/** RFC 5322 comments in structured fields, outside quoted strings. */
+export function stripComments(s: string): string {
+  let out = '';
+  let depth = 0;
+  let quoted = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (quoted) {
+      out += c;
+      if (c === '\\' && i + 1 < s.length) out += s[++i];
+      else if (c === '"') quoted = false;
+    } else if (depth > 0) {
+      if (c === '\\') i++;
+      else if (c === '(') depth++;
+      else if (c === ')') depth--;
+    } else if (c === '(') depth++;
+    else {
+      if (c === '"') quoted = true;
+      out += c;
+    }
+  }
+  return out;
+}
+
+export interface ContentTypeEx extends ContentType {
+  imapParams: Array<[string, string]>;
+}
+
+/** RFC 2045 5.2: a missing or unparsable Content-Type is text/plain; charset=us-ascii
+ *  (message/rfc822 inside multipart/digest, RFC 2046 5.1.5). */
+export function parseContentType(value: string | undefined, digest = false): ContentTypeEx {
+  const dflt = (): ContentTypeEx =>
+    digest
+      ? { type: 'message', subtype: 'rfc822', params: {}, imapParams: [] }
+      : { type: 'text', subtype: 'plain', params: { charset: 'us-ascii' }, imapParams: [['charset', 'us-ascii']] };
+  if (value === undefined) return dflt();
+  const { token, params } = parseParameterized(value);
+  const m = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*\/\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)$/.exec(token);
+  if (!m) {
+    const d = dflt();
+    // Dovecot keeps the parameters of a broken type (e.g. a charset) on the default type.
+    if (params.imap.length) return { ...d, params: params.params, imapParams: params.imap };
+    return d;
+  }
+  return { type: m[1]!.toLowerCase(), subtype: m[2]!.toLowerCase(), params: params.params, imapParams: params.imap };
+}
+
+export function parseDisposition(value: string): { type: string; params: Record<string, string>; imapParams: Array<[string, string]> } | null {
+  const { token, params } = parseParameterized(value);
+  if (!token) return null;
+  return { type: token.toLowerCase(), params: params.params, imapParams: params.imap };
+}

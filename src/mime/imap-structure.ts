@@ -1,0 +1,124 @@
+// ENVELOPE and BODY/BODYSTRUCTURE (RFC 3501 7.4.2) from a scanned MimePart. Pure.
+// Strings are binary (latin1) strings of the raw header bytes: IMAP carries them undecoded.
+// Where RFC 3501 leaves room, the output follows Dovecot 2.3 (clients migrated from it):
+// see docs in test/mime/dovecot-compare.test.ts for the differences kept.
+import { parseAddressList } from './address.js';
+import { parseParameterized } from './headers.js';
+import type { EnvelopeAddress, HeaderField, MimePart, SValue } from './types.js';
+
+function first(headers: HeaderField[], key: string): HeaderField | undefined {
+  return headers.find((h) => h.key === key);
+}
+
+function nstring(h: HeaderField | undefined): SValue {
+  return h ? h.value.replace(/[ \t]+$/, '') : null;
+}
+
+function addrList(h: HeaderField | undefined): SValue {
+  if (!h) return null;
+  const list = parseAddressList(h.value);
+  if (list.length === 0) return null;
+  return list.map((a: EnvelopeAddress) => [a.name, a.adl, a.mailbox, a.host]);
+}
+
+/** RFC 3501 7.4.2 ENVELOPE: sender and reply-to default to from (RFC 3501 7.4.2). */
+export function envelope(msg: MimePart): SValue {
+  const h = msg.headers;
+  const from = addrList(first(h, 'from'));
+  const sender = first(h, 'sender') ? addrList(first(h, 'sender')) : from;
+  const replyTo = first(h, 'reply-to') ? addrList(first(h, 'reply-to')) : from;
+  return [
+    nstring(first(h, 'date')),
+    nstring(first(h, 'subject')),
+    from,
+    sender ?? from,
+    replyTo ?? from,
+    addrList(first(h, 'to')),
+    addrList(first(h, 'cc')),
+    addrList(first(h, 'bcc')),
+    nstring(first(h, 'in-reply-to')),
+    nstring(first(h, 'message-id')),
+  ];
+}
+
+function paramList(params: Array<[string, string]>): SValue {
+  if (params.length === 0) return null;
+  const out: SValue[] = [];
+  for (const [k, v] of params) out.push(k, v);
+  return out;
+}
+
+/** Type and subtype as written (Dovecot keeps their case), parameters in IMAP form. */
+function typeInfo(part: MimePart): { type: string; subtype: string; params: Array<[string, string]> } {
+  const f = first(part.headers, 'content-type');
+  const ct = part.contentType;
+  if (f) {
+    const { token, params } = parseParameterized(f.value);
+    const m = /^([^\s/]+)\s*\/\s*([^\s/]+)$/.exec(token);
+    if (m && m[1]!.toLowerCase() === ct.type && m[2]!.toLowerCase() === ct.subtype) return { type: m[1]!, subtype: m[2]!, params: params.imap };
+    return { type: ct.type, subtype: ct.subtype, params: params.imap };
+  }
+  return { type: ct.type, subtype: ct.subtype, params: [] };
+}
+
+function disposition(part: MimePart): SValue {
+  const f = first(part.headers, 'content-disposition');
+  if (!f) return null;
+  const { token, params } = parseParameterized(f.value);
+  if (!token) return null;
+  return [token, paramList(params.imap)];
+}
+
+function language(part: MimePart): SValue {
+  const f = first(part.headers, 'content-language');
+  if (!f) return null;
+  const langs = f.value
+    .replace(/\([^)]*\)/g, '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (langs.length === 0) return null;
+  return langs;
+}
+
+function extension(part: MimePart): SValue[] {
+  return [disposition(part), language(part), nstring(first(part.headers, 'content-location'))];
+}
+
+/** BODY (extended = false) or BODYSTRUCTURE (extended = true) of a part. */
+export function bodyStructure(part: MimePart, extended: boolean): SValue {
+  const { type, subtype, params } = typeInfo(part);
+  const ct = part.contentType;
+  if (ct.type === 'multipart') {
+    const kids: SValue[] = part.children.map((c) => bodyStructure(c, extended));
+    // A multipart without parts (no boundary, or none found): RFC 3501 needs at least one
+    // body; Dovecot shows an empty text/plain part, and so do we.
+    if (kids.length === 0) kids.push(emptyText(extended));
+    const out: SValue[] = [...kids, subtype];
+    if (extended) out.push(paramList(params), ...extension(part));
+    return out;
+  }
+  let plist = params;
+  // RFC 2045 5.2 default, as Dovecot lists it for text parts without a charset.
+  if (ct.type === 'text' && !params.some(([k]) => k === 'charset')) plist = [['charset', 'us-ascii'], ...params];
+  const enc = first(part.headers, 'content-transfer-encoding');
+  const out: SValue[] = [
+    type,
+    subtype,
+    paramList(plist),
+    nstring(first(part.headers, 'content-id')),
+    nstring(first(part.headers, 'content-description')),
+    enc ? enc.value.trim() || '7bit' : '7bit',
+    part.bodyLength,
+  ];
+  if (ct.type === 'text') out.push(part.bodyLines);
+  else if (part.message) out.push(envelope(part.message), bodyStructure(part.message, extended), part.bodyLines);
+  if (extended) out.push(nstring(first(part.headers, 'content-md5')), ...extension(part));
+  return out;
+}
+
+function emptyText(extended: boolean): SValue {
+  const out: SValue[] = ['text', 'plain', ['charset', 'us-ascii'], null, null, '7bit', 0, 0];
+  if (extended) out.push(null, null, null, null);
+  return out;
+}

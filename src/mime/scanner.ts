@@ -1,0 +1,293 @@
+// Incremental MIME structure scanner (pure: bytes in, a MimePart tree out).
+//
+// Fed the stored bytes (LF line ends, possibly some CRLF) in any chunking, it computes every
+// offset, length and line count in the CRLF form IMAP serves (types.ts: each LF not preceded
+// by CR counts as CRLF). Memory is bounded: it keeps header blocks up to MAX_HEADER_BYTES per
+// part and at most LINE_PREFIX bytes of any body line (enough to recognise a boundary), never
+// bodies. It never throws on bad input: broken structure degrades to opaque bodies, as
+// Dovecot's message-parser does.
+import { parseHeaderBlock, parseContentType, parseDisposition } from './headers.js';
+import type { MimePart } from './types.js';
+
+/** Header bytes kept per part; fields past this are scanned but dropped. */
+export const MAX_HEADER_BYTES = 64 * 1024;
+/** Nesting cap (multiparts and encapsulated messages); deeper content is opaque (Dovecot: 100). */
+export const MAX_DEPTH = 100;
+/** Total parts cap; past it new boundaries are ignored (Dovecot: 10000). */
+export const MAX_PARTS = 10000;
+/** RFC 2046 5.1.1 limits a boundary to 70 characters; keep more to see "--boundary--" plus noise. */
+const LINE_PREFIX = 1024;
+
+interface Node {
+  part: MimePart;
+  parent: Node | null;
+  state: 'header' | 'body';
+  depth: number;
+  /** Raw header lines kept (CRLF-terminated), up to the cap. */
+  headerLines: Buffer[];
+  headerKept: number;
+  /** Multipart boundary with its leading "--", once the header said so (null otherwise). */
+  boundary: Buffer | null;
+  /** After the close delimiter the boundary no longer delimits anything (epilogue). */
+  closed: boolean;
+  /** Global line index at which the body starts (for line counts). */
+  bodyLineStart: number;
+  /** Whether this node is the encapsulated message of its parent (message/rfc822). */
+  encapsulated: boolean;
+}
+
+export class MimeScanner {
+  private pos = 0; // CRLF offset of the current line's start
+  private lineIdx = 0; // complete lines seen
+  private prefix: Buffer[] = [];
+  private prefixLen = 0;
+  private lineRaw = 0; // stored bytes of the current partial line
+  private lastCr = false; // last stored byte of the partial line is CR
+  private cur: Node;
+  private readonly root: Node;
+  private parts = 1;
+  private done: MimePart | null = null;
+
+  constructor() {
+    this.root = newNode([], null, 0, 0, false);
+    this.cur = this.root;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.done) return;
+    let start = 0;
+    while (start < chunk.length) {
+      const nl = chunk.indexOf(0x0a, start);
+      const end = nl === -1 ? chunk.length : nl;
+      if (end > start) {
+        this.keep(chunk.subarray(start, end));
+        this.lineRaw += end - start;
+        this.lastCr = chunk[end - 1] === 0x0d;
+      }
+      if (nl === -1) break;
+      // Content in CRLF form excludes a CR right before the LF; the line ending is 2 bytes.
+      const content = this.lineRaw - (this.lastCr ? 1 : 0);
+      this.line(this.takePrefix(this.lastCr), content, true);
+      start = nl + 1;
+    }
+  }
+
+  end(): MimePart {
+    if (this.done) return this.done;
+    if (this.lineRaw > 0) {
+      this.trailingPartial = true;
+      const len = this.lineRaw;
+      this.line(this.takePrefix(false), len, false);
+    }
+    // Close everything at the end of input (truncated messages included).
+    for (let n: Node | null = this.cur; n; n = n.parent) this.close(n, this.pos, this.pos, false);
+    this.done = this.root.part;
+    return this.done;
+  }
+
+  private keep(b: Buffer): void {
+    const cap = this.cur.state === 'header' ? Math.max(LINE_PREFIX, MAX_HEADER_BYTES - this.cur.headerKept) : LINE_PREFIX;
+    if (this.prefixLen >= cap) return;
+    const take = b.length > cap - this.prefixLen ? b.subarray(0, cap - this.prefixLen) : b;
+    this.prefix.push(Buffer.from(take));
+    this.prefixLen += take.length;
+  }
+
+  private takePrefix(stripCr: boolean): Buffer {
+    let b = this.prefix.length === 1 ? this.prefix[0]! : Buffer.concat(this.prefix);
+    // The kept prefix may stop before the CR when the line was longer than the cap.
+    if (stripCr && b.length === this.lineRaw && b.length > 0 && b[b.length - 1] === 0x0d) b = b.subarray(0, b.length - 1);
+    this.prefix = [];
+    this.prefixLen = 0;
+    this.lineRaw = 0;
+    this.lastCr = false;
+    return b;
+  }
+
+  /** One line: `text` its (possibly capped) content, `len` its full CRLF-form content length. */
+  private line(text: Buffer, len: number, terminated: boolean): void {
+    const lineStart = this.pos;
+    const lineEnd = lineStart + len + (terminated ? 2 : 0);
+    const hit = this.matchBoundary(text);
+    if (hit) {
+      this.boundaryLine(hit, text, lineStart, lineEnd);
+    } else if (this.cur.state === 'header') {
+      this.headerLine(text, len, terminated, lineEnd);
+    }
+    // Body lines need nothing: offsets and line counts come from the positions.
+    this.pos = lineEnd;
+    if (terminated) this.lineIdx++;
+  }
+
+  private headerLine(text: Buffer, len: number, terminated: boolean, lineEnd: number): void {
+    const n = this.cur;
+    if (len === 0 && terminated) {
+      // The empty line ends the header and belongs to it (RFC 3501 HEADER includes it).
+      n.part.headerLength = lineEnd - n.part.headerStart;
+      this.startBody(n, lineEnd);
+      return;
+    }
+    n.part.headerLength = lineEnd - n.part.headerStart;
+    if (n.headerKept < MAX_HEADER_BYTES && text.length === len) {
+      const raw = terminated ? Buffer.concat([text, CRLF]) : text;
+      n.headerLines.push(raw);
+      n.headerKept += raw.length;
+    } else if (n.headerKept < MAX_HEADER_BYTES) {
+      n.headerKept = MAX_HEADER_BYTES; // a capped line would be a lie; stop keeping fields
+    }
+  }
+
+  /** Header complete: decide what the body is. */
+  private startBody(n: Node, bodyStart: number): void {
+    n.state = 'body';
+    n.part.bodyStart = bodyStart;
+    n.bodyLineStart = this.lineIdx + 1;
+    const p = n.part;
+    p.headers = parseHeaderBlock(n.headerLines);
+    n.headerLines = [];
+    const ctField = p.headers.find((h) => h.key === 'content-type');
+    // RFC 2046 5.1.5: parts of multipart/digest default to message/rfc822.
+    const digest = n.parent?.part.contentType.type === 'multipart' && n.parent.part.contentType.subtype === 'digest' && !n.encapsulated;
+    p.contentType = parseContentType(ctField?.value, digest);
+    const cte = p.headers.find((h) => h.key === 'content-transfer-encoding');
+    p.encoding = cte ? cte.value.trim().toLowerCase() || '7bit' : '7bit';
+    const cd = p.headers.find((h) => h.key === 'content-disposition');
+    p.disposition = cd ? parseDisposition(cd.value) : null;
+    if (n.depth >= MAX_DEPTH || this.parts >= MAX_PARTS) return; // opaque from here on
+    const { type, subtype, params } = p.contentType;
+    if (type === 'multipart') {
+      const b = params['boundary'];
+      if (b) n.boundary = Buffer.from('--' + b, 'latin1');
+    } else if (type === 'message' && (subtype === 'rfc822' || subtype === 'global') && isIdentity(p.encoding)) {
+      // The encapsulated message starts right at the body; its parts take this part's number.
+      const child = newNode(p.path, n, n.depth + 1, bodyStart, true);
+      p.message = child.part;
+      this.parts++;
+      this.cur = child;
+    }
+  }
+
+  /** Innermost open boundary the line starts with (Dovecot compares prefixes the same way). */
+  private matchBoundary(text: Buffer): Node | null {
+    if (text.length < 3 || text[0] !== 0x2d || text[1] !== 0x2d) return null;
+    for (let n: Node | null = this.cur; n; n = n.parent) {
+      if (!n.boundary || n.closed || n.state !== 'body') continue;
+      if (text.length >= n.boundary.length && text.subarray(0, n.boundary.length).equals(n.boundary)) return n;
+    }
+    return null;
+  }
+
+  private boundaryLine(mp: Node, text: Buffer, lineStart: number, lineEnd: number): void {
+    // RFC 2046 5.1.1: the CRLF before a boundary belongs to the boundary.
+    const end = lineStart >= 2 ? lineStart - 2 : lineStart;
+    for (let n = this.cur; n !== mp; n = n.parent!) this.close(n, end, lineStart, true);
+    this.cur = mp;
+    const b = mp.boundary!;
+    const isClose = text.length >= b.length + 2 && text[b.length] === 0x2d && text[b.length + 1] === 0x2d;
+    if (isClose) {
+      mp.closed = true; // what follows is the epilogue, part of the multipart's body
+      return;
+    }
+    if (this.parts >= MAX_PARTS) {
+      mp.closed = true;
+      return;
+    }
+    const child = newNode([...mp.part.path, mp.part.children.length + 1], mp, mp.depth + 1, lineEnd, false);
+    mp.part.children.push(child.part);
+    this.parts++;
+    this.cur = child;
+  }
+
+  /** Ends node n: its body runs to `end` (a boundary's CRLF excluded) or to the end of input. */
+  private close(n: Node, end: number, lineStart: number, byBoundary: boolean): void {
+    const p = n.part;
+    if (n.state === 'header') {
+      // Header never ended (truncated, or a boundary came first): it is all header, no body.
+      p.headerLength = Math.max(0, lineStart - p.headerStart);
+      this.startBody(n, p.headerStart + p.headerLength);
+      if (this.cur !== n) {
+        // startBody opened an encapsulated message; it is empty.
+        const child = this.cur;
+        this.cur = n;
+        this.close(child, p.bodyStart, p.bodyStart, false);
+      }
+      p.bodyLength = 0;
+      p.bodyLines = 0;
+      return;
+    }
+    p.bodyLength = Math.max(0, end - p.bodyStart);
+    // Lines: the body's lines, an unterminated last one included.
+    const lines = Math.max(0, this.lineIdx - n.bodyLineStart);
+    p.bodyLines = byBoundary ? lines : lines + (this.trailingPartial ? 1 : 0);
+  }
+
+  private trailingPartial = false;
+}
+
+function isIdentity(enc: string): boolean {
+  return enc === '7bit' || enc === '8bit' || enc === 'binary';
+}
+
+function newNode(path: number[], parent: Node | null, depth: number, start: number, encapsulated: boolean): Node {
+  return {
+    part: {
+      path,
+      headerStart: start,
+      headerLength: 0,
+      bodyStart: start,
+      bodyLength: 0,
+      bodyLines: 0,
+      headers: [],
+      contentType: { type: 'text', subtype: 'plain', params: { charset: 'us-ascii' } },
+      encoding: '7bit',
+      disposition: null,
+      children: [],
+      message: null,
+    },
+    parent,
+    state: 'header',
+    depth,
+    headerLines: [],
+    headerKept: 0,
+    boundary: null,
+    closed: false,
+    bodyLineStart: 0,
+    encapsulated,
+  };
+}
+
+const CRLF = Buffer.from('\r\n');
+
+/** Stored bytes → CRLF form (each LF not preceded by CR becomes CRLF), stateful across chunks. */
+export class CrlfEncoder {
+  private lastCr = false;
+  push(chunk: Buffer): Buffer {
+    if (chunk.length === 0) return chunk;
+    const out: Buffer[] = [];
+    let start = 0;
+    let i: number;
+    while ((i = chunk.indexOf(0x0a, start)) !== -1) {
+      const prevCr = i > 0 ? chunk[i - 1] === 0x0d : this.lastCr;
+      if (!prevCr) {
+        out.push(chunk.subarray(start, i), CRLF);
+        start = i + 1;
+      } else {
+        out.push(chunk.subarray(start, i + 1));
+        start = i + 1;
+      }
+    }
+    out.push(chunk.subarray(start));
+    this.lastCr = chunk[chunk.length - 1] === 0x0d;
+    return out.length === 1 ? out[0]! : Buffer.concat(out);
+  }
+  end(): Buffer {
+    return Buffer.alloc(0);
+  }
+}
+
+/** Whole-buffer convenience (tests, APPEND): scan stored bytes at once. */
+export function scanBuffer(stored: Buffer): MimePart {
+  const s = new MimeScanner();
+  s.push(stored);
+  return s.end();
+}

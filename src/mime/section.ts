@@ -1,0 +1,80 @@
+// FETCH body sections (RFC 3501 6.4.5) → where their bytes come from. Pure.
+import type { HeaderField, MimePart, SectionSource, SectionSpec } from './types.js';
+
+/** Total CRLF size of a message (root) or encapsulated message. */
+export function messageEnd(m: MimePart): number {
+  return m.bodyStart + m.bodyLength;
+}
+
+/** The part a dotted number names, following RFC 3501 6.4.5: numbers index a multipart's
+ *  children; a non-multipart message has one part, 1, its body; after a message/rfc822 part
+ *  the numbers continue inside the encapsulated message. Null when it does not exist. */
+export function findPart(root: MimePart, path: number[]): MimePart | null {
+  let ctx: MimePart = root; // a message (root or encapsulated) or a multipart
+  let isMessage = true;
+  let found: MimePart = root;
+  for (let i = 0; i < path.length; i++) {
+    const k = path[i]!;
+    if (ctx.contentType.type === 'multipart') {
+      const c = ctx.children[k - 1];
+      if (!c || k < 1) return null;
+      found = c;
+    } else if (isMessage && k === 1) {
+      found = ctx;
+    } else return null;
+    if (i === path.length - 1) break;
+    if (found.message) {
+      ctx = found.message;
+      isMessage = true;
+    } else if (found.contentType.type === 'multipart' && found !== ctx) {
+      ctx = found;
+      isMessage = false;
+    } else return null;
+  }
+  return found;
+}
+
+export function resolveSection(root: MimePart, spec: SectionSpec): SectionSource | null {
+  const part = spec.part.length === 0 ? root : findPart(root, spec.part);
+  if (!part) return null;
+  const range = (start: number, length: number): SectionSource => ({ kind: 'range', start, length });
+  if (spec.text === 'MIME') {
+    // RFC 3501 6.4.5: MIME is the part's own header; it needs a part number.
+    if (spec.part.length === 0) return null;
+    return range(part.headerStart, part.headerLength);
+  }
+  if (spec.text === undefined) {
+    if (spec.part.length === 0) return range(root.headerStart, messageEnd(root) - root.headerStart);
+    return range(part.bodyStart, part.bodyLength);
+  }
+  // HEADER, HEADER.FIELDS(.NOT), TEXT: of the message itself, or of an encapsulated message.
+  const msg = spec.part.length === 0 ? root : part.message;
+  if (!msg) return null;
+  switch (spec.text) {
+    case 'HEADER':
+      return range(msg.headerStart, msg.headerLength);
+    case 'TEXT':
+      return range(msg.bodyStart, msg.bodyLength);
+    case 'HEADER.FIELDS':
+    case 'HEADER.FIELDS.NOT':
+      return { kind: 'bytes', data: headerFields(msg.headers, spec.fields ?? [], spec.text === 'HEADER.FIELDS.NOT') };
+  }
+  return null;
+}
+
+/** The chosen fields as written (folding kept), in message order, plus the empty line. */
+export function headerFields(headers: HeaderField[], names: string[], not: boolean): Buffer {
+  const want = new Set(names.map((n) => n.toLowerCase()));
+  const out: Buffer[] = [];
+  for (const h of headers) {
+    if (want.has(h.key) !== not) {
+      out.push(h.raw);
+      // A last field without line end (truncated header) still needs one before the blank line.
+      if (h.raw.length < 2 || h.raw[h.raw.length - 1] !== 0x0a) out.push(CRLF);
+    }
+  }
+  out.push(CRLF);
+  return Buffer.concat(out);
+}
+
+const CRLF = Buffer.from('\r\n');
