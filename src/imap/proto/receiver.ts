@@ -100,6 +100,11 @@ export class Receiver {
     this.paused = false;
   }
 
+  /** True after a request that pauses the receiver (IDLE, AUTHENTICATE, STARTTLS) until the next push() or expectRawLine(). */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
   /** Bytes held: the partial line, literal and request, and input buffered while paused. */
   get bufferedBytes(): number {
     let n = this.lineLen + this.litGot + (this.req?.bytes ?? 0) + this.tail.length + (this.head?.length ?? 0);
@@ -192,7 +197,7 @@ export class Receiver {
       else if (req.tag === null) req.error = { code: 'PARSE', text: 'Invalid tag' };
       else if (req.bytes + line.length > this.maxRequestBytes) req.error = { code: 'TOOBIG', text: 'Command too long' };
       else {
-        req.lines.push(Buffer.from(line));
+        req.lines.push(line);
         req.bytes += line.length;
       }
     }
