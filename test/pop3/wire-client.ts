@@ -4,7 +4,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 
 export class Pop3Wire {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private waiter: (() => void) | null = null;
   closed = false;
 
