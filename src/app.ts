@@ -11,9 +11,12 @@ import { openSqliteDirectory } from './directory/sqlite.js';
 import { createMaildirStore } from './maildir/store.js';
 import { createDeliveryPipeline, type DeliveryPipeline } from './delivery/pipeline.js';
 import { createLmtpService } from './lmtp/server.js';
+import { createOutboundServices } from './smtp/index.js';
 import { createPop3Services } from './pop3/server.js';
+import { createImapServices } from './imap/server.js';
 import { createTlsManager, type TlsManager } from './tls/manager.js';
 import { AuthThrottle } from './auth/throttle.js';
+import { createHttpService } from './http/server.js';
 
 export interface App {
   config: ResolvedConfig;
@@ -73,6 +76,10 @@ export async function startApp(config: ResolvedConfig, logger: Logger): Promise<
       }),
     );
   }
+  // The outbound queue worker, then 'submission' (587, STARTTLS) and 'submissions' (465).
+  services.push(...(await createOutboundServices({ config, directory, pipeline, tls, authThrottle, logger })));
+  // 'imap' (STARTTLS) and 'imaps' (implicit TLS), sharing one change hub and per-IP count.
+  services.push(...createImapServices({ config, directory, store, tls, authThrottle, logger }));
   // 'pop3' (STLS) and 'pop3s' (implicit TLS), sharing one maildrop lock registry.
   services.push(
     ...createPop3Services({
@@ -88,6 +95,11 @@ export async function startApp(config: ResolvedConfig, logger: Logger): Promise<
       logger,
     }),
   );
+
+  if (config.http.enabled) {
+    // Readiness checks of scanners and the outbound queue join here as those land.
+    services.push(createHttpService({ config, directory, store, pipeline, tls, authThrottle, logger, spoolDir, services: () => services, readinessChecks: () => [] }));
+  }
 
   const started: Service[] = [];
   const stop = async (): Promise<void> => {

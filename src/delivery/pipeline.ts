@@ -13,6 +13,7 @@ import type { MailStore, MailUser } from '../maildir/types.js';
 import type { SpooledMessage } from './spool.js';
 import { traceHeaders } from './trace-headers.js';
 import { reply, type DeliveryReply, type InboundEnvelope } from './types.js';
+import { countDeliveries } from '../metrics/index.js';
 
 export interface DeliveryPipelineOptions {
   directory: Directory;
@@ -56,7 +57,7 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
 
   async function checkRecipient(address: string, log: Logger) {
     const res = await directory.resolveRecipient(address);
-    return { refusal: await refusalFor(address, res, log), resolution: res };
+    return { refusal: countDeliveries(await refusalFor(address, res, log)), resolution: res };
   }
 
   async function refusalFor(address: string, res: Resolution, log: Logger): Promise<DeliveryReply | null> {
@@ -167,7 +168,7 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
       );
       return summarise(rcpt, outcomes);
     });
-    return Promise.all(perRecipient);
+    return Promise.all(perRecipient).then(countDeliveries);
   }
 
   return { checkRecipient, deliver };

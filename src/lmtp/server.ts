@@ -13,6 +13,7 @@ import { spoolMessage } from '../delivery/spool.js';
 import { reply } from '../delivery/types.js';
 import { installEnhancedCodePassthrough, lmtpAnswer, replyError } from './reply-codes.js';
 import { smtpServerLogger } from './wire-log.js';
+import { metrics } from '../metrics/index.js';
 
 export interface LmtpServiceOptions {
   listener: ListenerConfig;
@@ -59,6 +60,7 @@ export function createLmtpService(opts: LmtpServiceOptions): Service {
     onConnect(session, cb) {
       const slog = sessionLogger(opts.logger, { svc: 'lmtp', sid: session.id, remote: session.remoteAddress });
       sessions.set(session, { log: slog, resolved: new Map() });
+      metrics.connections.inc({ protocol: 'lmtp' });
       slog.info('connect');
       cb();
     },

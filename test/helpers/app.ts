@@ -31,6 +31,7 @@ export async function startTestServer(overrides: DeepPartial<ResolvedConfig> = {
     imap: { starttls: { port: 0 }, tls: { port: 0 } },
     pop3: { starttls: { port: 0 }, tls: { port: 0 } },
     submission: { starttls: { port: 0 }, tls: { port: 0 } },
+    http: { port: 0 },
   };
   const parsed = configSchema.parse(deepMerge(deepMerge({}, ephemeral), { ...overrides, dataDir }) as unknown);
   const config: ResolvedConfig = {

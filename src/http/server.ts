@@ -1,0 +1,179 @@
+// The HTTP listener: ingest endpoint, admin API, web UI, health and metrics on one port
+// (default 127.0.0.1:10080, usually behind Nginx or a Cloudflare Tunnel). Node's http
+// module with a small router (router.ts): no web framework is installed, and the needs are
+// small. Errors become replies in one place here (handle()).
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { newSessionId, sessionLogger } from '../log.js';
+import { createAddressFilter } from '../net/allowlist.js';
+import type { Service } from '../net/listener.js';
+import { metrics } from '../metrics/index.js';
+import { sendJson } from './body.js';
+import { toHttpError, type HttpError } from './errors.js';
+import { Router, type RequestContext } from './router.js';
+import type { HttpDeps } from './deps.js';
+import { registerHealthRoutes } from './health.js';
+import { registerIngestRoutes } from './ingest.js';
+import { registerApiRoutes } from './api/routes.js';
+import { registerUiRoutes, renderErrorPage } from './ui/routes.js';
+
+// Headers every reply carries: no MIME sniffing, no framing (clickjacking on the admin UI),
+// no Referer leaking admin URLs.
+const BASE_HEADERS: Record<string, string> = {
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+};
+
+export function createHttpService(deps: HttpDeps): Service & { close(): Promise<void> } {
+  const cfg = deps.config.http;
+  const log = deps.logger.child({ svc: 'http' });
+  const allowed = createAddressFilter(cfg.allow);
+  const router = new Router();
+  registerHealthRoutes(router, {
+    directory: deps.directory,
+    mailRoot: deps.config.mailRoot,
+    services: deps.services,
+    extraChecks: deps.readinessChecks,
+  });
+  const closers: Array<() => Promise<void> | void> = [];
+  closers.push(registerIngestRoutes(router, deps));
+  registerApiRoutes(router, deps);
+  closers.push(registerUiRoutes(router, deps));
+
+  let inFlight = 0;
+  let idle: (() => void) | null = null;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const id = newSessionId();
+    const remote = req.socket.remoteAddress ?? '';
+    const rlog = sessionLogger(deps.logger, { svc: 'http', sid: id, remote });
+    for (const [k, v] of Object.entries(BASE_HEADERS)) res.setHeader(k, v);
+    res.setHeader('X-Request-Id', id);
+    let route = 'unmatched';
+    inFlight++;
+    res.on('close', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const status = res.writableFinished ? res.statusCode : 0; // 0: the client went away first
+      metrics.httpRequests.inc({ route, status: String(status) });
+      metrics.httpRequestSeconds.observe({ route }, seconds);
+      rlog.info({ method: req.method, route, path: safePath(req.url), status, ms: Math.round(seconds * 1000) }, 'request');
+      if (--inFlight === 0) idle?.();
+    });
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const ctx: RequestContext = { req, res, url, params: {}, log: rlog, remote, id };
+    try {
+      const match = router.match(req.method ?? 'GET', url.pathname);
+      if (!match) {
+        sendProblem(ctx, { status: 404, code: 'not-found', message: 'no such endpoint', headers: {} });
+        return;
+      }
+      route = match.pattern;
+      ctx.params = match.params;
+      await match.handler(ctx);
+    } catch (err) {
+      const known = toHttpError(err);
+      if (known) {
+        rlog.info({ status: known.status, code: known.code, msg: known.message }, 'request refused');
+        sendProblem(ctx, known);
+      } else {
+        rlog.error({ err }, 'request failed');
+        sendProblem(ctx, { status: 500, code: 'internal', message: `internal error (request ${id})`, headers: {} });
+      }
+    }
+  }
+
+  function sendProblem(ctx: RequestContext, e: Pick<HttpError, 'status' | 'code' | 'message' | 'headers'> & { details?: unknown }): void {
+    const { res, url } = ctx;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (url.pathname === '/admin' || url.pathname.startsWith('/admin/')) {
+      renderErrorPage(ctx, e.status, e.message, e.headers);
+      return;
+    }
+    const body: Record<string, unknown> = { code: e.code, message: e.message };
+    if (e.details !== undefined) body.details = e.details;
+    sendJson(res, e.status, { error: body }, e.headers);
+  }
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    void handle(req, res);
+  };
+  const servers: Array<http.Server | https.Server> = [];
+
+  function accept(socket: Socket): void {
+    if (!allowed(socket.remoteAddress)) {
+      log.warn({ remote: socket.remoteAddress }, 'connection refused by allowlist');
+      socket.destroy();
+      return;
+    }
+    metrics.connections.inc({ protocol: 'http' });
+  }
+
+  function makeServer(): http.Server | https.Server {
+    const s = cfg.tls ? https.createServer(deps.tls.serverOptions(), onRequest) : http.createServer(onRequest);
+    if (cfg.tls) closers.push(deps.tls.attach(s as https.Server));
+    s.maxConnections = cfg.maxConnections;
+    // Idle keep-alive and silent sockets; requestTimeout bounds a whole request (a 25 MB
+    // ingest over a slow link fits comfortably in the idle timeout's window per chunk).
+    s.timeout = cfg.idleTimeoutSeconds * 1000;
+    s.keepAliveTimeout = 5000;
+    s.headersTimeout = 30_000;
+    s.requestTimeout = 0;
+    s.on(cfg.tls ? 'secureConnection' : 'connection', accept);
+    if (cfg.tls) s.on('connection', (sock: Socket) => { if (!allowed(sock.remoteAddress)) sock.destroy(); });
+    s.on('clientError', (err, socket) => {
+      log.info({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code } }, 'bad http request');
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+    return s;
+  }
+
+  async function stop(): Promise<void> {
+    const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+    for (const s of servers) s.closeIdleConnections();
+    if (inFlight > 0) {
+      await Promise.race([new Promise<void>((r) => (idle = r)), new Promise((r) => setTimeout(r, deps.closeTimeoutMs ?? 30_000).unref())]);
+    }
+    for (const s of servers) s.closeAllConnections();
+    await Promise.all(closed);
+    servers.length = 0;
+    for (const c of closers.splice(0)) await c();
+  }
+
+  return {
+    name: 'http',
+    async start() {
+      for (const host of cfg.bind) {
+        const srv = makeServer();
+        srv.on('error', (err) => log.error({ err, host }, 'http listener error'));
+        await new Promise<void>((resolve, reject) => {
+          srv.once('error', reject);
+          srv.listen({ host, port: cfg.port }, () => {
+            srv.off('error', reject);
+            resolve();
+          });
+        });
+        servers.push(srv);
+        log.info({ addr: srv.address(), tls: cfg.tls }, 'listening');
+      }
+    },
+    stop,
+    close: stop,
+    addresses() {
+      return servers.map((s) => s.address()).filter((a): a is AddressInfo => !!a && typeof a === 'object');
+    },
+  };
+}
+
+/** The path without its query string: ingest queries carry addresses, which stay out of the request line. */
+function safePath(url: string | undefined): string {
+  const p = (url ?? '/').split('?')[0]!;
+  return p.length > 200 ? `${p.slice(0, 200)}…` : p;
+}
