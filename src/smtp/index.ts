@@ -1,0 +1,102 @@
+// Builds everything outbound from the configuration: the queue worker (a Service without a
+// socket, so the composition root starts and stops it with the listeners), and the
+// `submission` (587, STARTTLS) and `submissions` (465, implicit TLS) listeners feeding it.
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ResolvedConfig } from '../config/schema.js';
+import type { Directory } from '../directory/types.js';
+import type { DeliveryPipeline } from '../delivery/pipeline.js';
+import type { Service } from '../net/listener.js';
+import type { TlsManager } from '../tls/manager.js';
+import type { AuthThrottle } from '../auth/throttle.js';
+import { createDkimSigning } from '../relay/dkim-sign.js';
+import { QueueStore } from '../relay/queue-store.js';
+import { createSmartHost } from '../relay/smarthost.js';
+import { createQueueWorker, type QueueWorker } from '../relay/worker.js';
+import { createSubmissionService } from './server.js';
+import { createSenderPolicy, HourlyLimiter } from './sender-policy.js';
+
+export interface QueueService extends Service {
+  readonly name: 'queue';
+  readonly worker: QueueWorker;
+  readonly store: QueueStore;
+}
+
+export interface OutboundDeps {
+  config: ResolvedConfig;
+  directory: Directory;
+  pipeline: DeliveryPipeline;
+  tls: TlsManager;
+  authThrottle: AuthThrottle;
+  logger: Logger;
+  /** Metrics hook: queued messages, called on every change. */
+  onQueueSize?: (messages: number) => void;
+}
+
+export const queueDir = (config: ResolvedConfig): string => config.relay.spoolDir ?? join(config.dataDir, 'queue');
+export const dkimKeyDir = (config: ResolvedConfig): string => config.dkim.keyDir ?? join(config.dataDir, 'dkim');
+
+/** The queue service first (it must be running before a listener accepts mail), then the listeners. */
+export async function createOutboundServices(deps: OutboundDeps): Promise<Service[]> {
+  const { config, logger } = deps;
+  const store = new QueueStore(queueDir(config));
+  const smartHost = await createSmartHost(config.relay, config.hostname);
+  const worker = createQueueWorker({
+    store,
+    directory: deps.directory,
+    pipeline: deps.pipeline,
+    smartHost,
+    hostname: config.hostname,
+    schedule: {
+      initialMs: config.relay.retryInitialSeconds * 1000,
+      maxMs: config.relay.retryMaxSeconds * 1000,
+      expireMs: config.relay.expireSeconds * 1000,
+      delayWarningMs: config.relay.delayWarningSeconds * 1000,
+    },
+    concurrency: config.relay.concurrency,
+    scanMs: config.relay.scanSeconds * 1000,
+    logger,
+    ...(deps.onQueueSize ? { onSize: deps.onQueueSize } : {}),
+  });
+  const queueService: QueueService = {
+    name: 'queue',
+    worker,
+    store,
+    start: () => worker.start(),
+    stop: () => worker.stop(),
+    addresses: () => [],
+  };
+  const services: Service[] = [queueService];
+  const sub = config.submission;
+  const policy = createSenderPolicy(deps.directory, sub, config.delivery.recipientDelimiter);
+  const limiter = new HourlyLimiter();
+  const dkim = config.dkim.enabled ? createDkimSigning({ keyDir: dkimKeyDir(config), selectors: config.dkim.selectors }) : null;
+  for (const [name, listener, implicitTls] of [
+    ['submission', sub.starttls, false],
+    ['submissions', sub.tls, true],
+  ] as const) {
+    if (!listener.enabled) continue;
+    services.push(
+      createSubmissionService({
+        name,
+        implicitTls,
+        listener,
+        hostname: config.hostname,
+        maxMessageBytes: sub.maxMessageBytes,
+        loopbackIsSecure: config.auth.loopbackIsSecure,
+        directory: deps.directory,
+        pipeline: deps.pipeline,
+        tls: deps.tls,
+        throttle: deps.authThrottle,
+        policy,
+        limiter,
+        dkim,
+        queue: store,
+        maxSpoolBytes: config.relay.maxSpoolBytes,
+        enqueued: (env) => worker.enqueued(env),
+        logger,
+      }),
+    );
+  }
+  return services;
+}
