@@ -219,11 +219,8 @@ export class MailboxView {
       out.push({ kind: 'exists', count: this.msgs.length });
       if (hadRecent || this.recentCount > 0) out.push({ kind: 'recent', count: this.recentCount });
     }
-    const kw = this.allKeywords();
-    if (kw.some((k) => !this.announcedKeywords.has(k))) {
-      for (const k of kw) this.announcedKeywords.add(k);
-      out.push({ kind: 'flags', keywords: this.keywords() });
-    }
+    const kw = this.keywordUpdate();
+    if (kw) out.push(kw);
     if (this.pendingFlags.size > 0) {
       const seqs = [...this.pendingFlags].map((u) => this.seqOf(u)).filter((s) => s > 0).sort((a, b) => a - b);
       for (const seq of seqs) {
@@ -234,6 +231,17 @@ export class MailboxView {
       }
     }
     return out;
+  }
+
+  /**
+   * FLAGS again when a keyword appeared (RFC 3501 7.2.6), so the client knows it before a
+   * FETCH shows it; STORE and FETCH call this before writing their own responses.
+   */
+  keywordUpdate(): ViewUpdate | null {
+    const kw = this.allKeywords();
+    if (!kw.some((k) => !this.announcedKeywords.has(k))) return null;
+    for (const k of kw) this.announcedKeywords.add(k);
+    return { kind: 'flags', keywords: this.keywords() };
   }
 
   /** Pending changes exist (IDLE pushes them at once). */

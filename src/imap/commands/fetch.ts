@@ -1,0 +1,76 @@
+// FETCH and UID FETCH (RFC 3501 6.4.5, 6.4.8). Item building is src/imap/fetch.ts; this
+// file owns the command: the set, \Seen for non-PEEK body fetches (with FLAGS in the reply),
+// a loader over the store with the structure parsed once per message, and writing each
+// response with its body streams piped.
+import { StoreError } from '../../maildir/types.js';
+import { scanStream } from '../../mime/load.js';
+import type { MimePart } from '../../mime/types.js';
+import { ImapNo } from '../errors.js';
+import { buildFetchItems, impliesSeen, needsContent, type MessageLoader } from '../fetch.js';
+import { sortFlags } from '../mailbox-view.js';
+import { untagged } from '../proto/serializer.js';
+import type { Command, FetchAttr } from '../proto/types.js';
+import type { ImapSession } from '../session.js';
+import { updateLines } from '../response.js';
+
+type Of<N extends Command['name']> = Extract<Command, { name: N }>;
+
+export async function fetch(s: ImapSession, cmd: Of<'FETCH'>): Promise<string> {
+  if (s.state.kind !== 'selected') throw new Error('not selected');
+  const { sel, mailUser } = s.state;
+  if (cmd.set === '$') throw new ImapNo('SEARCHRES is not supported', 'CANNOT');
+  const seqs = sel.view.resolve(cmd.set, cmd.uid);
+  let attrs: FetchAttr[] = [...cmd.attrs];
+  // The UID form always reports UID (RFC 3501 6.4.8).
+  if (cmd.uid && !attrs.some((a) => a.kind === 'UID')) attrs = [{ kind: 'UID' }, ...attrs];
+  const setsSeen = impliesSeen(attrs) && !sel.readOnly;
+  if (setsSeen) {
+    const unseen = seqs
+      .map((q) => sel.view.at(q)!)
+      .filter((m) => !m.flags.includes('\\Seen') && !sel.view.isExpungePending(m.uid))
+      .map((m) => m.uid);
+    if (unseen.length > 0) {
+      const changed = await s.deps.store.setFlags(mailUser, sel.mailbox, unseen, 'add', ['\\Seen']);
+      for (const m of changed) sel.view.applyFlags(m.uid, [...m.flags, ...m.keywords]);
+      // RFC 3501 6.4.5: the flags changed, so they go in this FETCH response.
+      if (changed.length > 0 && !attrs.some((a) => a.kind === 'FLAGS')) attrs = [...attrs, { kind: 'FLAGS' }];
+    }
+  }
+  const withFlags = attrs.some((a) => a.kind === 'FLAGS');
+  const kw = withFlags ? sel.view.keywordUpdate() : null;
+  if (kw) for (const line of updateLines(kw, true)) s.send(line);
+  const content = needsContent(attrs);
+  let missing = 0;
+  for (const seq of seqs) {
+    const m = sel.view.at(seq)!;
+    const mailbox = sel.mailbox;
+    let root: Promise<MimePart> | null = null;
+    const loader: MessageLoader = {
+      open: () => s.deps.store.openMessage(mailUser, mailbox, m.uid),
+      structure: () => (root ??= s.deps.store.openMessage(mailUser, mailbox, m.uid).then(scanStream)),
+    };
+    let items;
+    try {
+      items = await buildFetchItems(
+        attrs,
+        { seq, uid: m.uid, flags: m.recent ? [...sortFlags(m.flags), '\\Recent'] : m.flags, internalDate: m.internalDate, size: m.size },
+        loader,
+      );
+    } catch (err) {
+      // Expunged by someone else meanwhile (RFC 2180 4.1.2): skip it and say so at the end.
+      if (content && ((err instanceof StoreError && err.code === 'no-message') || isEnoent(err))) {
+        missing++;
+        continue;
+      }
+      throw err;
+    }
+    await s.sendChunks(untagged([{ t: 'number', v: seq }, { t: 'atom', v: 'FETCH' }, { t: 'list', v: items }]));
+    if (withFlags) sel.view.announced(m.uid);
+  }
+  if (missing > 0) throw new ImapNo('Some messages were expunged meanwhile', 'EXPUNGEISSUED');
+  return `${cmd.uid ? 'UID FETCH' : 'FETCH'} completed`;
+}
+
+function isEnoent(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ENOENT';
+}

@@ -1,0 +1,55 @@
+// SEARCH and UID SEARCH (RFC 3501 6.4.4). Key matching is src/imap/search.ts; this file owns
+// the command: the charset, the loop over the view, the loader with the structure parsed
+// once per message, and the reply.
+import { StoreError } from '../../maildir/types.js';
+import { scanStream } from '../../mime/load.js';
+import type { MimePart } from '../../mime/types.js';
+import { ImapNo } from '../errors.js';
+import { sortFlags } from '../mailbox-view.js';
+import type { MessageLoader } from '../fetch.js';
+import type { Command } from '../proto/types.js';
+import type { ImapSession } from '../session.js';
+
+type Of<N extends Command['name']> = Extract<Command, { name: N }>;
+
+/** What we can decode search strings from (RFC 3501 6.4.4: US-ASCII and UTF-8 at least). */
+const CHARSETS = new Set(['UTF-8', 'US-ASCII']);
+
+export async function search(s: ImapSession, cmd: Of<'SEARCH'>): Promise<string> {
+  if (s.state.kind !== 'selected') throw new Error('not selected');
+  const { sel, mailUser } = s.state;
+  if (cmd.charset !== undefined && !CHARSETS.has(cmd.charset.toUpperCase())) {
+    throw new ImapNo('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
+  }
+  // Loaded on first use: the matcher module lands separately (MIME engineer).
+  const { matchSearch } = await import('../search.js');
+  const view = sel.view;
+  const all = view.all();
+  const ctx = { maxSeq: all.length, maxUid: all.at(-1)?.uid ?? 0 };
+  const hits: number[] = [];
+  for (let i = 0; i < all.length; i++) {
+    const m = all[i]!;
+    if (view.isExpungePending(m.uid) && cmd.uid) continue;
+    let root: Promise<MimePart> | null = null;
+    const loader: MessageLoader = {
+      open: () => s.deps.store.openMessage(mailUser, sel.mailbox, m.uid),
+      structure: () => (root ??= s.deps.store.openMessage(mailUser, sel.mailbox, m.uid).then(scanStream)),
+    };
+    const msg = {
+      seq: i + 1,
+      uid: m.uid,
+      flags: m.recent ? [...sortFlags(m.flags), '\\Recent'] : m.flags,
+      internalDate: m.internalDate,
+      size: m.size,
+    };
+    try {
+      if (await matchSearch(cmd.key, msg, loader, ctx)) hits.push(cmd.uid ? m.uid : i + 1);
+    } catch (err) {
+      // Expunged meanwhile (RFC 2180 4.3): it simply does not match.
+      if (err instanceof StoreError && err.code === 'no-message') continue;
+      throw err;
+    }
+  }
+  s.send(hits.length > 0 ? `* SEARCH ${hits.join(' ')}` : '* SEARCH');
+  return `${cmd.uid ? 'UID SEARCH' : 'SEARCH'} completed`;
+}

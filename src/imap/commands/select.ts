@@ -1,0 +1,67 @@
+// SELECT, EXAMINE, CLOSE, UNSELECT (RFC 3501 6.3.1, 6.3.2, 6.4.2; RFC 3691).
+import { ImapNo } from '../errors.js';
+import { MailboxView, sortFlags } from '../mailbox-view.js';
+import { toStoreName } from '../names.js';
+import type { Command } from '../proto/types.js';
+import { flagList, SYSTEM_FLAGS } from '../response.js';
+import type { ImapSession } from '../session.js';
+import { StoreError } from '../../maildir/types.js';
+
+type Of<N extends Command['name']> = Extract<Command, { name: N }>;
+
+/** Dovecot keeps keywords in 26 Maildir letters: past that, no new ones (no `\*`). */
+const MAX_KEYWORDS = 26;
+
+export async function select(s: ImapSession, cmd: Of<'SELECT' | 'EXAMINE'>): Promise<string> {
+  if (s.state.kind !== 'authenticated' && s.state.kind !== 'selected') throw new Error('not logged in');
+  const { mailUser } = s.state;
+  // RFC 3501 6.3.1: a SELECT deselects the current mailbox first, even when it fails.
+  s.deselect();
+  const name = toStoreName(cmd.mailbox, s.delimiter);
+  const readOnly = cmd.name === 'EXAMINE';
+  let listing;
+  try {
+    listing = await s.deps.store.listMessages(mailUser, name);
+  } catch (err) {
+    if (err instanceof StoreError && err.code === 'no-mailbox') throw new ImapNo('Mailbox does not exist', 'NONEXISTENT');
+    throw err;
+  }
+  const msgs = listing.messages;
+  // EXAMINE must not take \Recent away from anyone (RFC 3501 6.3.2).
+  const recent = s.deps.hub.recent(mailUser, name, msgs.map((m) => m.uid), !readOnly, msgs);
+  const view = new MailboxView(
+    msgs.map((m) => ({ uid: m.uid, flags: sortFlags([...m.flags, ...m.keywords]), internalDate: m.internalDate, size: m.vsize, recent: recent.has(m.uid) })),
+    listing.uidValidity,
+    listing.uidNext,
+  );
+  const keywords = view.keywords();
+  s.send(`* FLAGS ${flagList([...SYSTEM_FLAGS, ...keywords])}`);
+  const permanent = readOnly ? [] : [...SYSTEM_FLAGS, ...keywords, ...(keywords.length < MAX_KEYWORDS ? ['\\*'] : [])];
+  s.send(`* OK [PERMANENTFLAGS ${flagList(permanent)}] ${readOnly ? 'Read-only mailbox' : 'Flags permitted'}`);
+  s.send(`* ${view.count} EXISTS`);
+  s.send(`* ${view.recentCount} RECENT`);
+  const firstUnseen = view.all().findIndex((m) => !m.flags.includes('\\Seen'));
+  if (firstUnseen >= 0) s.send(`* OK [UNSEEN ${firstUnseen + 1}] First unseen`);
+  s.send(`* OK [UIDVALIDITY ${listing.uidValidity}] UIDs valid`);
+  s.send(`* OK [UIDNEXT ${listing.uidNext}] Predicted next UID`);
+  s.select({ mailbox: name, readOnly, view, gone: false });
+  return `[${readOnly ? 'READ-ONLY' : 'READ-WRITE'}] ${cmd.name} completed`;
+}
+
+/** CLOSE expunges \Deleted messages silently (no untagged EXPUNGE) unless read-only. */
+export async function close(s: ImapSession): Promise<string> {
+  if (s.state.kind !== 'selected') throw new Error('not selected');
+  const { sel, mailUser } = s.state;
+  s.deselect();
+  if (!sel.readOnly && !sel.gone) {
+    const uids = sel.view.all().filter((m) => m.flags.includes('\\Deleted')).map((m) => m.uid);
+    if (uids.length > 0) await s.deps.store.expunge(mailUser, sel.mailbox, uids);
+  }
+  return 'CLOSE completed';
+}
+
+/** RFC 3691: leave the mailbox without expunging. */
+export async function unselect(s: ImapSession): Promise<string> {
+  s.deselect();
+  return 'UNSELECT completed';
+}

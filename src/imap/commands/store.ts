@@ -1,0 +1,41 @@
+// STORE and UID STORE (RFC 3501 6.4.6): ±FLAGS(.SILENT) with keywords. The reply's FETCH
+// responses are this command's own; the change records the store emits for them match the
+// view already and are not announced twice.
+import { ImapNo } from '../errors.js';
+import { sortFlags } from '../mailbox-view.js';
+import type { Command } from '../proto/types.js';
+import { flagList, updateLines } from '../response.js';
+import type { ImapSession } from '../session.js';
+import { splitFlags } from './flags.js';
+
+type Of<N extends Command['name']> = Extract<Command, { name: N }>;
+
+export async function store(s: ImapSession, cmd: Of<'STORE'>): Promise<string> {
+  if (s.state.kind !== 'selected') throw new Error('not selected');
+  const { sel, mailUser } = s.state;
+  if (cmd.set === '$') throw new ImapNo('SEARCHRES is not supported', 'CANNOT');
+  const { flags, keywords } = splitFlags(cmd.flags);
+  const seqs = sel.view.resolve(cmd.set, cmd.uid);
+  if (sel.readOnly) throw new ImapNo('Mailbox is read-only', 'READ-ONLY');
+  const targets = seqs.map((q) => sel.view.at(q)!).filter((m) => !sel.view.isExpungePending(m.uid));
+  const expunged = seqs.length - targets.length;
+  if (targets.length > 0) {
+    const changed = await s.deps.store.setFlags(mailUser, sel.mailbox, targets.map((m) => m.uid), cmd.op, flags, keywords);
+    for (const m of changed) sel.view.applyFlags(m.uid, [...m.flags, ...m.keywords]);
+    const kw = sel.view.keywordUpdate();
+    if (kw) for (const line of updateLines(kw, true)) s.send(line);
+    for (const m of changed) {
+      const seq = sel.view.seqOf(m.uid);
+      if (seq === 0) continue;
+      sel.view.announced(m.uid);
+      // .SILENT: no FETCH for our own change (RFC 3501 6.4.6); the UID form carries UID (6.4.8).
+      if (cmd.silent) continue;
+      const msg = sel.view.at(seq)!;
+      const shown = msg.recent ? [...sortFlags(msg.flags), '\\Recent'] : msg.flags;
+      s.send(cmd.uid ? `* ${seq} FETCH (UID ${m.uid} FLAGS ${flagList(shown)})` : `* ${seq} FETCH (FLAGS ${flagList(shown)})`);
+    }
+  }
+  // RFC 2180 4.2.1: messages expunged by another session cannot be changed.
+  if (expunged > 0) throw new ImapNo('Some of the messages were expunged', 'EXPUNGEISSUED');
+  return 'STORE completed';
+}
