@@ -14,7 +14,6 @@ import { createLmtpService } from './lmtp/server.js';
 import { createOutboundServices } from './smtp/index.js';
 import { createPop3Services } from './pop3/server.js';
 import { createImapServices } from './imap/server.js';
-import { createImapServices } from './imap/server.js';
 import { createTlsManager, type TlsManager } from './tls/manager.js';
 import { AuthThrottle } from './auth/throttle.js';
 import { createHttpService } from './http/server.js';
@@ -79,8 +78,6 @@ export async function startApp(config: ResolvedConfig, logger: Logger): Promise<
   }
   // The outbound queue worker, then 'submission' (587, STARTTLS) and 'submissions' (465).
   services.push(...(await createOutboundServices({ config, directory, pipeline, tls, authThrottle, logger })));
-  // 'imap' (STARTTLS) and 'imaps' (implicit TLS), sharing one change hub and per-IP count.
-  services.push(...createImapServices({ config, directory, store, tls, authThrottle, logger }));
   // 'imap' (STARTTLS) and 'imaps' (implicit TLS), sharing one change hub and per-IP count.
   services.push(...createImapServices({ config, directory, store, tls, authThrottle, logger }));
   // 'pop3' (STLS) and 'pop3s' (implicit TLS), sharing one maildrop lock registry.
