@@ -68,18 +68,26 @@ export class Pop3Wire {
 
   /** Raw bytes of a multi-line body up to and including the terminating ".\r\n". */
   async rawMultiline(timeoutMs = 30_000): Promise<Buffer> {
-    for (let from = 0; ; ) {
-      const idx = this.buf.indexOf('\r\n.\r\n', from);
-      if (this.buf.subarray(0, 3).toString() === '.\r\n') {
-        this.buf = this.buf.subarray(3);
-        return Buffer.from('.\r\n');
+    // Chunks are kept in a list and searched at their seams: a 10 MB body is not re-copied
+    // on every packet.
+    const parts: Buffer[] = [];
+    let tail = Buffer.from('\r\n'); // the status line's CRLF precedes the body
+    for (;;) {
+      if (this.buf.length > 0) {
+        const chunk = this.buf;
+        this.buf = Buffer.alloc(0);
+        const joined = Buffer.concat([tail, chunk]);
+        const idx = joined.indexOf('\r\n.\r\n');
+        if (idx >= 0) {
+          const end = idx + 5 - tail.length; // end of the terminator inside chunk
+          parts.push(chunk.subarray(0, end));
+          this.buf = chunk.subarray(end);
+          return Buffer.concat(parts);
+        }
+        parts.push(chunk);
+        tail = joined.subarray(Math.max(0, joined.length - 4));
+        continue;
       }
-      if (idx >= 0) {
-        const out = this.buf.subarray(0, idx + 5);
-        this.buf = this.buf.subarray(idx + 5);
-        return out;
-      }
-      from = Math.max(0, this.buf.length - 4);
       await this.more(timeoutMs);
     }
   }
@@ -112,7 +120,13 @@ export class Pop3Wire {
   /** RFC 2595: STLS, then a TLS handshake on the same connection. */
   async stls(): Promise<string> {
     const reply = await this.cmd('STLS');
-    if (!reply.startsWith('+OK')) return reply;
+    if (reply.startsWith('+OK')) await this.upgrade();
+    return reply;
+  }
+
+  /** The TLS handshake after the server's +OK to STLS. */
+  async upgrade(): Promise<void> {
+    this.buf = Buffer.alloc(0);
     const raw = this.socket;
     raw.removeAllListeners('data');
     raw.removeAllListeners('close');
@@ -123,7 +137,6 @@ export class Pop3Wire {
     });
     this.socket = secure;
     this.listen(secure);
-    return reply;
   }
 
   async login(user: string, password: string): Promise<string> {
