@@ -214,6 +214,10 @@ export class Receiver {
       else if (req.bytes + n > this.maxRequestBytes) req.error = { code: 'TOOBIG', text: 'Command too long' };
     }
     if (req.error) {
+      // Nothing of a broken request is kept: only its structure is followed to its end.
+      req.lines = [];
+      req.literals = [];
+      req.bytes = 0;
       if (marker.sync) {
         // The client waits for "+" and will not send the literal once the command is answered.
         this.emitError(events, false);
