@@ -1,9 +1,8 @@
 // RFC 5322 3.4 address lists as IMAP's ENVELOPE wants them (RFC 3501 7.4.2): raw
-// (undecoded) strings, groups as start/end markers, route addresses' source route in adl
-// dropped (IMAP's adl is always NIL here), broken input degraded rather than rejected.
+// (undecoded) strings, groups as start/end markers, broken input degraded, never rejected.
 // Follows Dovecot's message-address.c where the RFC is silent: a comment after a bare
 // addr-spec becomes the name, a missing domain is "MISSING_DOMAIN" and a missing local
-// part "MISSING_MAILBOX".
+// part "MISSING_MAILBOX"; a source route is kept in adl.
 import type { EnvelopeAddress } from './types.js';
 
 type Tok = { t: 'atom' | 'quoted' | 'comment' | 'domlit'; v: string } | { t: 'special'; v: string };
@@ -66,15 +65,22 @@ function mailbox(toks: Tok[]): EnvelopeAddress | null {
   if (words.length === 0) return null;
   const lt = words.findIndex((t) => t.t === 'special' && t.v === '<');
   let name: string | null = null;
+  let adl: string | null = null;
   let spec: Tok[];
   if (lt >= 0) {
     const phrase = toks.slice(0, toks.indexOf(words[lt]!)).filter((t) => t.t !== 'comment');
     name = phrase.length ? joinPhrase(phrase) : null;
     const gt = words.findIndex((t, i) => i > lt && t.t === 'special' && t.v === '>');
     spec = words.slice(lt + 1, gt < 0 ? undefined : gt);
-    // Obsolete route: <@a,@b:user@host>; IMAP would carry it in adl, Dovecot drops it too.
+    // Obsolete route <@a,@b:user@host> (RFC 5322 4.4): the route goes into IMAP's adl.
     const colon = spec.findIndex((t) => t.t === 'special' && t.v === ':');
-    if (colon >= 0 && spec[0]?.t === 'special' && spec[0].v === '@') spec = spec.slice(colon + 1);
+    if (colon >= 0 && spec[0]?.t === 'special' && spec[0].v === '@') {
+      adl = spec
+        .slice(0, colon)
+        .map((t) => t.v)
+        .join('');
+      spec = spec.slice(colon + 1);
+    }
   } else {
     spec = words;
     const comments = toks.filter((t) => t.t === 'comment');
@@ -84,7 +90,7 @@ function mailbox(toks: Tok[]): EnvelopeAddress | null {
   const local = joinDotted(at >= 0 ? spec.slice(0, at) : spec);
   const host = at >= 0 ? joinDotted(spec.slice(at + 1)) : '';
   if (!local && !host && name === null) return null;
-  return { name, adl: null, mailbox: local || 'MISSING_MAILBOX', host: host || 'MISSING_DOMAIN' };
+  return { name, adl, mailbox: local || 'MISSING_MAILBOX', host: host || 'MISSING_DOMAIN' };
 }
 
 function joinPhrase(toks: Tok[]): string {

@@ -64,7 +64,7 @@ export function parseParameterized(value: string): { token: string; params: Pars
     skipWs();
     let name = '';
     while (i < s.length && s[i] !== '=' && s[i] !== ';') name += s[i++];
-    name = name.trim().toLowerCase();
+    name = name.trim();
     if (s[i] !== '=') continue;
     i++;
     skipWs();
@@ -80,8 +80,9 @@ export function parseParameterized(value: string): { token: string; params: Pars
       i++; // closing quote (or end)
       while (i < s.length && s[i] !== ';') i++;
     } else {
-      while (i < s.length && s[i] !== ';') val += s[i++];
-      val = val.trim();
+      // A token ends at white space; what follows up to ';' is garbage (Dovecot drops it).
+      while (i < s.length && s[i] !== ';' && s[i] !== ' ' && s[i] !== '\t') val += s[i++];
+      while (i < s.length && s[i] !== ';') i++;
     }
     if (name && /^[\x21-\x7e]+$/.test(name)) raw.push([name, val, quoted]);
   }
@@ -98,10 +99,7 @@ function joinRfc2231(raw: Array<[string, string, boolean]>): ParsedParams {
     const m = /^([^*]+)\*(?:(\d+)\*?|)$/.exec(name) ?? null;
     const ext = name.endsWith('*');
     if (!m) {
-      if (params[name] === undefined) {
-        params[name] = val;
-        order.push({ name, kind: 'plain', value: val });
-      }
+      order.push({ name, kind: 'plain', value: val });
       continue;
     }
     const base = m[1]!;
@@ -114,10 +112,14 @@ function joinRfc2231(raw: Array<[string, string, boolean]>): ParsedParams {
     }
     if (!g.parts.has(idx)) g.parts.set(idx, { v: val, ext });
   }
-  for (const o of order) {
+  // Dovecot's rfc2231_parse() order: plain parameters as written, then the RFC 2231 ones
+  // sorted by name.
+  const sorted = [...order.filter((o) => o.kind === 'plain'), ...order.filter((o) => o.kind === 'cont').sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))];
+  for (const o of sorted) {
+    const key = o.name.toLowerCase();
     if (o.kind === 'plain') {
       imap.push([o.name, o.value!]);
-      params[o.name] = decodeHeaderValue(o.value!);
+      if (params[key] === undefined) params[key] = decodeHeaderValue(o.value!);
       continue;
     }
     const g = groups.get(o.name)!;
@@ -127,7 +129,7 @@ function joinRfc2231(raw: Array<[string, string, boolean]>): ParsedParams {
     if (!anyExt) {
       const joined = idxs.map((k) => g.parts.get(k)!.v).join('');
       imap.push([o.name, joined]);
-      if (params[o.name] === undefined || !raw.some(([n]) => n === o.name)) params[o.name] = decodeHeaderValue(joined);
+      params[key] = decodeHeaderValue(joined);
       continue;
     }
     // Extended: charset'lang' on the first segment; %XX in extended segments only.
@@ -150,7 +152,7 @@ function joinRfc2231(raw: Array<[string, string, boolean]>): ParsedParams {
     });
     const prefix = first.ext && firstVal !== first.v ? first.v.slice(0, first.v.length - firstVal.length) : "''";
     imap.push([o.name + '*', prefix + rawJoined.join('')]);
-    params[o.name] = decodeCharset(Buffer.concat(bytes), charset);
+    params[key] = decodeCharset(Buffer.concat(bytes), charset);
   }
   return { params, imap };
 }
@@ -204,14 +206,15 @@ export function parseContentType(value: string | undefined, digest = false): Con
       : { type: 'text', subtype: 'plain', params: { charset: 'us-ascii' }, imapParams: [['charset', 'us-ascii']] };
   if (value === undefined) return dflt();
   const { token, params } = parseParameterized(value);
-  const m = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*\/\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)$/.exec(token);
+  const m = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*(?:\/\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]*))?$/.exec(token);
   if (!m) {
     const d = dflt();
     // Dovecot keeps the parameters of a broken type (e.g. a charset) on the default type.
     if (params.imap.length) return { ...d, params: params.params, imapParams: params.imap };
     return d;
   }
-  return { type: m[1]!.toLowerCase(), subtype: m[2]!.toLowerCase(), params: params.params, imapParams: params.imap };
+  // A type without subtype ("text") stays with an empty subtype, as Dovecot shows it.
+  return { type: m[1]!.toLowerCase(), subtype: (m[2] ?? '').toLowerCase(), params: params.params, imapParams: params.imap };
 }
 
 export function parseDisposition(value: string): { type: string; params: Record<string, string>; imapParams: Array<[string, string]> } | null {

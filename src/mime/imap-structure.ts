@@ -10,8 +10,9 @@ function first(headers: HeaderField[], key: string): HeaderField | undefined {
   return headers.find((h) => h.key === key);
 }
 
+/** The field's unfolded value as written (Dovecot keeps trailing white space too). */
 function nstring(h: HeaderField | undefined): SValue {
-  return h ? h.value.replace(/[ \t]+$/, '') : null;
+  return h ? h.value : null;
 }
 
 function addrList(h: HeaderField | undefined): SValue {
@@ -54,8 +55,8 @@ function typeInfo(part: MimePart): { type: string; subtype: string; params: Arra
   const ct = part.contentType;
   if (f) {
     const { token, params } = parseParameterized(f.value);
-    const m = /^([^\s/]+)\s*\/\s*([^\s/]+)$/.exec(token);
-    if (m && m[1]!.toLowerCase() === ct.type && m[2]!.toLowerCase() === ct.subtype) return { type: m[1]!, subtype: m[2]!, params: params.imap };
+    const m = /^([^\s/]+)\s*(?:\/\s*([^\s/]*))?$/.exec(token);
+    if (m && m[1]!.toLowerCase() === ct.type && (m[2] ?? '').toLowerCase() === ct.subtype) return { type: m[1]!, subtype: m[2] ?? '', params: params.imap };
     return { type: ct.type, subtype: ct.subtype, params: params.imap };
   }
   return { type: ct.type, subtype: ct.subtype, params: [] };
@@ -100,7 +101,7 @@ export function bodyStructure(part: MimePart, extended: boolean): SValue {
   }
   let plist = params;
   // RFC 2045 5.2 default, as Dovecot lists it for text parts without a charset.
-  if (ct.type === 'text' && !params.some(([k]) => k === 'charset')) plist = [['charset', 'us-ascii'], ...params];
+  if (ct.type === 'text' && !params.some(([k]) => k.toLowerCase() === 'charset')) plist = [...params, ['charset', 'us-ascii']];
   const enc = first(part.headers, 'content-transfer-encoding');
   const out: SValue[] = [
     type,

@@ -30,6 +30,8 @@ interface Node {
   boundary: Buffer | null;
   /** After the close delimiter the boundary no longer delimits anything (epilogue). */
   closed: boolean;
+  /** CRLF offset right after the close delimiter line. */
+  epilogueStart: number;
   /** Global line index at which the body starts (for line counts). */
   bodyLineStart: number;
   /** Whether this node is the encapsulated message of its parent (message/rfc822). */
@@ -75,12 +77,11 @@ export class MimeScanner {
   end(): MimePart {
     if (this.done) return this.done;
     if (this.lineRaw > 0) {
-      this.trailingPartial = true;
       const len = this.lineRaw;
       this.line(this.takePrefix(false), len, false);
     }
     // Close everything at the end of input (truncated messages included).
-    for (let n: Node | null = this.cur; n; n = n.parent) this.close(n, this.pos, this.pos, false);
+    for (let n: Node | null = this.cur; n; n = n.parent) this.close(n, this.pos, this.lineIdx);
     this.done = this.root.part;
     return this.done;
   }
@@ -124,6 +125,7 @@ export class MimeScanner {
     if (len === 0 && terminated) {
       // The empty line ends the header and belongs to it (RFC 3501 HEADER includes it).
       n.part.headerLength = lineEnd - n.part.headerStart;
+      n.part.headerTerminated = true;
       this.startBody(n, lineEnd);
       return;
     }
@@ -158,8 +160,10 @@ export class MimeScanner {
     if (type === 'multipart') {
       const b = params['boundary'];
       if (b) n.boundary = Buffer.from('--' + b, 'latin1');
-    } else if (type === 'message' && (subtype === 'rfc822' || subtype === 'global') && isIdentity(p.encoding)) {
+    } else if (type === 'message' && subtype === 'rfc822') {
       // The encapsulated message starts right at the body; its parts take this part's number.
+      // Parsed whatever the transfer encoding says, as Dovecot does (a base64 one yields an
+      // empty envelope), so part numbers agree with what clients cached from Dovecot.
       const child = newNode(p.path, n, n.depth + 1, bodyStart, true);
       p.message = child.part;
       this.parts++;
@@ -178,18 +182,26 @@ export class MimeScanner {
   }
 
   private boundaryLine(mp: Node, text: Buffer, lineStart: number, lineEnd: number): void {
-    // RFC 2046 5.1.1: the CRLF before a boundary belongs to the boundary.
-    const end = lineStart >= 2 ? lineStart - 2 : lineStart;
-    for (let n = this.cur; n !== mp; n = n.parent!) this.close(n, end, lineStart, true);
+    // RFC 2046 5.1.1: the CRLF before a boundary belongs to the boundary. Dovecot 2.3 (whose
+    // numbers clients have cached) applies that only when body or header data precede it;
+    // after a close delimiter (an epilogue, even an empty one) or inside the header of an
+    // encapsulated message the line end stays with the parts. We match it.
+    const inner = this.cur;
+    let end = lineStart >= 2 ? lineStart - 2 : lineStart;
+    let hdrEnd = end;
+    if (inner.closed) end = Math.max(end, inner.epilogueStart); // the close delimiter keeps its CRLF
+    else if (inner.state === 'header' && inner.encapsulated) end = lineStart;
+    const lfs = end === lineStart ? this.lineIdx : this.lineIdx - 1;
+    for (let n = this.cur; n !== mp; n = n.parent!) {
+      this.close(n, end, lfs, hdrEnd);
+      hdrEnd = end;
+    }
     this.cur = mp;
     const b = mp.boundary!;
     const isClose = text.length >= b.length + 2 && text[b.length] === 0x2d && text[b.length + 1] === 0x2d;
-    if (isClose) {
+    if (isClose || this.parts >= MAX_PARTS) {
       mp.closed = true; // what follows is the epilogue, part of the multipart's body
-      return;
-    }
-    if (this.parts >= MAX_PARTS) {
-      mp.closed = true;
+      mp.epilogueStart = lineEnd;
       return;
     }
     const child = newNode([...mp.part.path, mp.part.children.length + 1], mp, mp.depth + 1, lineEnd, false);
@@ -198,34 +210,39 @@ export class MimeScanner {
     this.cur = child;
   }
 
-  /** Ends node n: its body runs to `end` (a boundary's CRLF excluded) or to the end of input. */
-  private close(n: Node, end: number, lineStart: number, byBoundary: boolean): void {
+  /** Ends node n at CRLF offset `end`, `lfs` line ends having been seen before it; an
+   *  unfinished header ends at `hdrEnd`. */
+  private close(n: Node, end: number, lfs: number, hdrEnd = end): void {
     const p = n.part;
     if (n.state === 'header') {
-      // Header never ended (truncated, or a boundary came first): it is all header, no body.
-      p.headerLength = Math.max(0, lineStart - p.headerStart);
-      this.startBody(n, p.headerStart + p.headerLength);
+      // The header never ended (truncated, or a boundary came first): no body.
+      const hEnd = Math.max(hdrEnd, p.headerStart);
+      p.headerLength = hEnd - p.headerStart;
+      p.headerTerminated = false;
+      this.startBody(n, hEnd);
       if (this.cur !== n) {
         // startBody opened an encapsulated message; it is empty.
         const child = this.cur;
         this.cur = n;
-        this.close(child, p.bodyStart, p.bodyStart, false);
+        this.close(child, hEnd, lfs);
       }
       p.bodyLength = 0;
       p.bodyLines = 0;
       return;
     }
-    p.bodyLength = Math.max(0, end - p.bodyStart);
-    // Lines: the body's lines, an unterminated last one included.
-    const lines = Math.max(0, this.lineIdx - n.bodyLineStart);
-    p.bodyLines = byBoundary ? lines : lines + (this.trailingPartial ? 1 : 0);
+    if (end < p.bodyStart) {
+      // A boundary right after the header's empty line takes that line's CRLF (Dovecot):
+      // the header loses it and the body is empty.
+      p.headerLength = Math.max(0, end - p.headerStart);
+      p.bodyStart = Math.max(end, p.headerStart);
+      p.bodyLength = 0;
+      p.bodyLines = 0;
+      return;
+    }
+    p.bodyLength = end - p.bodyStart;
+    // Lines: the line ends inside the body (an unterminated last line does not count).
+    p.bodyLines = Math.max(0, lfs - n.bodyLineStart);
   }
-
-  private trailingPartial = false;
-}
-
-function isIdentity(enc: string): boolean {
-  return enc === '7bit' || enc === '8bit' || enc === 'binary';
 }
 
 function newNode(path: number[], parent: Node | null, depth: number, start: number, encapsulated: boolean): Node {
@@ -251,6 +268,7 @@ function newNode(path: number[], parent: Node | null, depth: number, start: numb
     headerKept: 0,
     boundary: null,
     closed: false,
+    epilogueStart: 0,
     bodyLineStart: 0,
     encapsulated,
   };

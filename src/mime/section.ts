@@ -57,23 +57,24 @@ export function resolveSection(root: MimePart, spec: SectionSpec): SectionSource
       return range(msg.bodyStart, msg.bodyLength);
     case 'HEADER.FIELDS':
     case 'HEADER.FIELDS.NOT':
-      return { kind: 'bytes', data: headerFields(msg.headers, spec.fields ?? [], spec.text === 'HEADER.FIELDS.NOT') };
+      return { kind: 'bytes', data: headerFields(msg.headers, spec.fields ?? [], spec.text === 'HEADER.FIELDS.NOT', msg.headerTerminated !== false) };
   }
   return null;
 }
 
 /** The chosen fields as written (folding kept), in message order, plus the empty line. */
-export function headerFields(headers: HeaderField[], names: string[], not: boolean): Buffer {
+export function headerFields(headers: HeaderField[], names: string[], not: boolean, terminated = true): Buffer {
   const want = new Set(names.map((n) => n.toLowerCase()));
   const out: Buffer[] = [];
   for (const h of headers) {
     if (want.has(h.key) !== not) {
       out.push(h.raw);
-      // A last field without line end (truncated header) still needs one before the blank line.
-      if (h.raw.length < 2 || h.raw[h.raw.length - 1] !== 0x0a) out.push(CRLF);
+
     }
   }
-  out.push(CRLF);
+  // HEADER.FIELDS always ends with the empty line; HEADER.FIELDS.NOT is the header minus
+  // some fields, so it has the empty line only when the header has one (as Dovecot answers).
+  if (!not || terminated) out.push(CRLF);
   return Buffer.concat(out);
 }
 

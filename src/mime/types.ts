@@ -34,6 +34,9 @@ export interface MimePart {
   /** Header block including the empty line that ends it (HEADER / MIME sections). */
   headerStart: number;
   headerLength: number;
+  /** False when the header block has no terminating empty line (truncated or header-only
+   *  message): HEADER.FIELDS then has no empty line either, as Dovecot answers. */
+  headerTerminated?: boolean;
   /** Body (TEXT section of a message; the part's content otherwise). */
   bodyStart: number;
   bodyLength: number;
@@ -65,7 +68,8 @@ export type SectionSource = { kind: 'range'; start: number; length: number } | {
 /** RFC 5322 address as IMAP's ENVELOPE lists it; group syntax uses mailbox/host null markers. */
 export interface EnvelopeAddress {
   name: string | null;
-  adl: null;
+  /** Obsolete source route ("@a,@b") of a route address, as Dovecot reports it; usually null. */
+  adl: string | null;
   mailbox: string | null;
   host: string | null;
 }

@@ -4,7 +4,7 @@
 //
 // Differences we keep on purpose are listed in KNOWN_DIFFERENCES with the reason.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { dovecotAvailable, ImapClient, startDovecot, type Dovecot } from '../helpers/dovecot.js';
@@ -17,7 +17,14 @@ import { loadFixtures, type Fixture } from './fixtures.js';
 import { parseResponse, toTree, type Tree } from './imap-values.js';
 
 /** fixture → item → why we differ from Dovecot on purpose. */
-const KNOWN_DIFFERENCES: Record<string, Record<string, string>> = {};
+const KNOWN_DIFFERENCES: Record<string, Record<string, string>> = {
+  'rfc822-base64.eml': {
+    // Dovecot answers "" for HEADER.FIELDS of a base64-encoded message/rfc822 while it
+    // serves its HEADER; we answer the (empty) field selection plus the empty line, as for
+    // any other message. No client depends on this corner.
+    'BODY.PEEK[1.HEADER.FIELDS (Subject)]': 'empty selection of a base64 message/rfc822',
+  },
+};
 
 const fixtures = loadFixtures();
 const run = (await dovecotAvailable()) && requirePeer('doveadm', 'MIME vs Dovecot');
@@ -128,6 +135,8 @@ describe.runIf(run)('MIME output compared with Dovecot 2.3', () => {
       const partial = s.partial ? `<${s.partial.origin}.${s.partial.count}>` : '';
       await compare(`BODY.PEEK[${s.label}]${partial}`, [{ kind: 'BODY[]', peek: true, section: s.spec, partial: s.partial, label: s.label }]);
     }
+    // MIME_DIFF_FILE=path collects every difference (vitest shows only the first failures).
+    if (diffs.length && process.env.MIME_DIFF_FILE) await appendFile(process.env.MIME_DIFF_FILE, `## ${name}\n${diffs.join('\n')}\n`);
     expect(diffs.join('\n')).toBe('');
   });
 });
