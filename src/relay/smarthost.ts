@@ -6,6 +6,7 @@
 // One transaction per group of recipients that share DSN parameters (nodemailer applies
 // NOTIFY/ORCPT to every RCPT of a transaction); each recipient gets its own outcome.
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
@@ -55,7 +56,8 @@ export async function createSmartHost(cfg: SmartHostConfig, hostname: string): P
         requireTLS: !cfg.implicitTls,
         name: hostname,
         ...(cfg.password ? { auth: { user: cfg.user, pass: cfg.password } } : {}),
-        tls: { rejectUnauthorized: cfg.rejectUnauthorized, servername: cfg.host, ...(ca ? { ca } : {}) },
+        // SNI carries names only (RFC 6066 3); an IP address is checked against the certificate's IP SANs.
+        tls: { rejectUnauthorized: cfg.rejectUnauthorized, ...(isIP(cfg.host) ? {} : { servername: cfg.host }), ...(ca ? { ca } : {}) },
         connectionTimeout: cfg.connectionTimeoutSeconds * 1000,
         greetingTimeout: cfg.connectionTimeoutSeconds * 1000,
         socketTimeout: 10 * 60 * 1000,
