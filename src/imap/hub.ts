@@ -5,9 +5,10 @@
 // \Recent (RFC 3501 2.3.2): a message is recent in exactly one session, the first that
 // selects its mailbox (SELECT, not EXAMINE: 6.3.2) or is told about it. We keep, per
 // mailbox, the highest UID some session has claimed; a session claims every UID above it.
-// The floor starts, the first time a mailbox is touched in this process, at the highest UID
-// whose file already sits in cur/ (Dovecot and we move a file out of new/ once a client has
-// seen it), so after a restart only still-unseen deliveries count as recent.
+// Which UIDs are candidates at all: those that arrived while this process was running (we
+// see every append record), and, from before, those whose file still sits in new/ (no
+// client has seen them yet; Dovecot uses new/ the same way). So a restart does not make a
+// whole mailbox recent again. The state is in memory: a restart re-derives it from new/.
 import type { Logger } from 'pino';
 import type { MailStore, MailUser, MessageInfo, StoreChange } from '../maildir/types.js';
 
@@ -18,7 +19,8 @@ const userKey = (u: MailUser): string => `${u.localPart}@${u.domain}`;
 export class ImapHub {
   private readonly byUser = new Map<string, Set<ChangeListener>>();
   private readonly watches = new Map<string, () => void>();
-  private readonly recentFloor = new Map<string, number>();
+  /** Per mailbox: highest claimed UID, and the first UID seen appended while running. */
+  private readonly recentState = new Map<string, { floor: number; since: number }>();
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -29,6 +31,12 @@ export class ImapHub {
   }
 
   private dispatch(change: StoreChange): void {
+    if (change.type === 'append') {
+      const key = `${userKey(change.user)}\0${change.mailbox}`;
+      const st = this.recentState.get(key);
+      if (!st) this.recentState.set(key, { floor: 0, since: change.uid });
+      else if (change.uid < st.since) st.since = change.uid;
+    }
     const set = this.byUser.get(userKey(change.user));
     if (!set) return;
     for (const l of [...set]) {
@@ -71,29 +79,33 @@ export class ImapHub {
    * UIDs of `uids` that are recent for the caller. With `claim` (SELECT, or news reaching a
    * read-write session) they stop being recent for everyone else.
    */
-  recent(user: MailUser, mailbox: string, uids: number[], claim: boolean, listing?: MessageInfo[]): Set<number> {
+  recent(user: MailUser, mailbox: string, uids: number[], claim: boolean, listing: MessageInfo[]): Set<number> {
     const key = `${userKey(user)}\0${mailbox}`;
-    let floor = this.recentFloor.get(key);
-    if (floor === undefined) {
-      floor = 0;
-      for (const m of listing ?? []) if (!m.isNew && m.uid > floor) floor = m.uid;
-      this.recentFloor.set(key, floor);
+    let st = this.recentState.get(key);
+    if (!st) {
+      st = { floor: 0, since: Number.MAX_SAFE_INTEGER };
+      this.recentState.set(key, st);
     }
+    const isNew = new Set(listing.filter((m) => m.isNew).map((m) => m.uid));
     const out = new Set<number>();
-    let max = floor;
+    let max = st.floor;
     for (const u of uids) {
-      if (u > floor) {
+      if (u > st.floor && (u >= st.since || isNew.has(u))) {
         out.add(u);
         if (u > max) max = u;
       }
     }
-    if (claim && max > floor) this.recentFloor.set(key, max);
+    if (claim) {
+      // Everything up to the highest UID shown is now taken, recent or not.
+      const top = Math.max(max, ...uids);
+      if (top > st.floor) st.floor = top;
+    }
     return out;
   }
 
   /** A mailbox was deleted or renamed: its UIDs start over. */
   forgetMailbox(user: MailUser, mailbox: string): void {
-    this.recentFloor.delete(`${userKey(user)}\0${mailbox}`);
+    this.recentState.delete(`${userKey(user)}\0${mailbox}`);
   }
 
   close(): void {
