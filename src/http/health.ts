@@ -24,12 +24,15 @@ export interface HealthOptions {
   timeoutMs?: number;
 }
 
-export function coreChecks(opts: HealthOptions): ReadinessCheck[] {
+export function coreChecks(opts: HealthOptions, listening: Set<string>): ReadinessCheck[] {
   return [
     {
       name: 'listeners',
+      // Some services are workers without sockets (the outbound queue): a service counts as
+      // a listener once it has been seen bound, and is down when it no longer is.
       async check() {
-        const down = opts.services().filter((s) => s.addresses().length === 0).map((s) => s.name);
+        for (const s of opts.services()) if (s.addresses().length > 0) listening.add(s.name);
+        const down = opts.services().filter((s) => listening.has(s.name) && s.addresses().length === 0).map((s) => s.name);
         if (down.length) throw new Error(`not listening: ${down.join(', ')}`);
       },
     },
@@ -66,11 +69,13 @@ async function runCheck(c: ReadinessCheck, timeoutMs: number): Promise<{ name: s
   }
 }
 
-export function registerHealthRoutes(router: Router, opts: HealthOptions): void {
+/** Returns `snapshot`: the HTTP service calls it once bound, recording which services listen. */
+export function registerHealthRoutes(router: Router, opts: HealthOptions): () => void {
   const timeoutMs = opts.timeoutMs ?? 2000;
+  const listening = new Set<string>();
   router.get('/healthz', ({ res }) => sendJson(res, 200, { status: 'ok' }));
   router.get('/readyz', async ({ res, log }) => {
-    const checks = await Promise.all([...coreChecks(opts), ...opts.extraChecks()].map((c) => runCheck(c, timeoutMs)));
+    const checks = await Promise.all([...coreChecks(opts, listening), ...opts.extraChecks()].map((c) => runCheck(c, timeoutMs)));
     const ready = checks.every((c) => c.ok);
     if (!ready) log.warn({ failed: checks.filter((c) => !c.ok) }, 'not ready');
     sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unready', checks });
@@ -78,4 +83,7 @@ export function registerHealthRoutes(router: Router, opts: HealthOptions): void 
   router.get('/metrics', async ({ res }) => {
     sendText(res, 200, await registry.metrics(), registry.contentType);
   });
+  return () => {
+    for (const s of opts.services()) if (s.addresses().length > 0) listening.add(s.name);
+  };
 }

@@ -32,7 +32,7 @@ export function createHttpService(deps: HttpDeps): Service & { close(): Promise<
   const log = deps.logger.child({ svc: 'http' });
   const allowed = createAddressFilter(cfg.allow);
   const router = new Router();
-  registerHealthRoutes(router, {
+  const snapshotListeners = registerHealthRoutes(router, {
     directory: deps.directory,
     mailRoot: deps.config.mailRoot,
     services: deps.services,
@@ -163,6 +163,7 @@ export function createHttpService(deps: HttpDeps): Service & { close(): Promise<
         servers.push(srv);
         log.info({ addr: srv.address(), tls: cfg.tls }, 'listening');
       }
+      snapshotListeners();
     },
     stop,
     close: stop,

@@ -92,7 +92,7 @@ describe('ingest endpoint driven by the Cloudflare Email Worker', () => {
   });
 
   it('answers 401 with a Bearer challenge when the token is missing; the old token still works', async () => {
-    const missing = await fetch(`${base}/ingest?from=s%40example.org&to=alice%40example.com`, { method: 'POST', body: rawMessage() });
+    const missing = await fetch(`${base}/ingest?from=s%40example.org&to=alice%40example.com`, { method: 'POST', body: new Uint8Array(rawMessage()) });
     expect(missing.status).toBe(401);
     expect(missing.headers.get('www-authenticate')).toMatch(/^Bearer /);
     expect(await missing.json()).toEqual({ error: { code: 'unauthorized', message: 'missing bearer token' } });
