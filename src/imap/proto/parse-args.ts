@@ -1,6 +1,6 @@
 // Argument grammar shared by several commands: mailbox names, flags, dates. Pure.
 import { decodeMutf7 } from '../../maildir/utf7.js';
-import { type Cursor, isListChar } from './tokens.js';
+import { clip, type Cursor, isListChar } from './tokens.js';
 import type { FlagName } from './types.js';
 
 /**
@@ -53,7 +53,7 @@ export function parseFlag(c: Cursor): FlagName {
   if (c.eat(0x5c)) {
     const name = c.atom('a flag name');
     const sys = SYSTEM_FLAGS.get(`\\${name.toUpperCase()}`);
-    if (!sys) c.fail(`Invalid system flag \\${name}`);
+    if (!sys) c.fail(`Invalid system flag \\${clip(name)}`);
     return sys;
   }
   return c.atom('a flag');

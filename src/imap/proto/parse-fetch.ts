@@ -1,7 +1,7 @@
 // FETCH arguments (RFC 3501 6.4.5, 9 `fetch`; BINARY from RFC 3516). Pure.
 import type { SectionSpec } from '../../mime/types.js';
 import { parseSequenceSet } from './sequence.js';
-import { type Cursor, isAstringChar, isAtomChar } from './tokens.js';
+import { clip, type Cursor, isAstringChar, isAtomChar } from './tokens.js';
 import type { Command, FetchAttr } from './types.js';
 
 const SIMPLE: Record<string, FetchAttr> = {
@@ -98,7 +98,7 @@ function section(c: Cursor): SectionSpec {
       spec.fields = c.list(() => fieldName(c), false, 'a header field list');
       break;
     default:
-      c.fail(`Invalid section ${text || 'specifier'}`);
+      c.fail(`Invalid section ${clip(text) || 'specifier'}`);
   }
   c.expect(0x5d, '"]" to close the section');
   return spec;
@@ -142,7 +142,7 @@ function fetchAtt(c: Cursor): FetchAttr {
   if (name === 'BINARY.SIZE') return { kind: 'BINARY.SIZE', section: binarySection(c) };
   if (name === 'BODY.PEEK') c.fail('BODY.PEEK needs a section');
   const simple = SIMPLE[name];
-  if (!simple) c.fail(`Unknown fetch item ${name}`);
+  if (!simple) c.fail(`Unknown fetch item ${clip(name)}`);
   if (c.peek() === 0x5b || c.peek() === 0x3c) c.fail(`${name} takes no section`);
   return { ...simple };
 }

@@ -4,7 +4,7 @@
 // the command and the session answers NO [BADCHARSET], RFC 3501 6.4.4).
 import { parseFlag, parseSearchDate } from './parse-args.js';
 import { parseSequenceSet } from './sequence.js';
-import { type Cursor, utf8 } from './tokens.js';
+import { clip, type Cursor, utf8 } from './tokens.js';
 import type { Command, SearchKey } from './types.js';
 
 /** Deepest NOT/OR/parenthesis nesting accepted, so a hostile line cannot exhaust the stack. */
@@ -97,7 +97,7 @@ function searchKey(c: Cursor, depth: number): SearchKey {
       return { kind: 'or', a, b: searchKey(c, depth + 1) };
     }
     default:
-      return c.fail(`Unknown search key ${word.length > 40 ? word.slice(0, 40) + '...' : word}`);
+      return c.fail(`Unknown search key ${clip(word)}`);
   }
 }
 

@@ -6,7 +6,7 @@ import { parseDateTime, parseFlag, parseFlagList, parseListPattern, parseListRef
 import { parseFetch } from './parse-fetch.js';
 import { parseSearch } from './parse-search.js';
 import { parseSequenceSet } from './sequence.js';
-import { Cursor, isTagChar, ParseError, type RawRequest, utf8 } from './tokens.js';
+import { clip, Cursor, isTagChar, ParseError, type RawRequest, utf8 } from './tokens.js';
 import type { Command, Request, StatusItem } from './types.js';
 
 export type { RawRequest } from './tokens.js';
@@ -128,7 +128,7 @@ function parseStatus(c: Cursor): Command {
   const items = c.list(
     () => {
       const item = c.keyword('a status item') as StatusItem;
-      if (!STATUS_ITEMS.has(item)) c.fail(`Unknown STATUS item ${item}`);
+      if (!STATUS_ITEMS.has(item)) c.fail(`Unknown STATUS item ${clip(item)}`);
       return item;
     },
     false,
@@ -168,7 +168,7 @@ function parseStore(c: Cursor, uid: boolean): Command {
   c.sp();
   const op = c.eat(0x2b) ? 'add' : c.eat(0x2d) ? 'remove' : 'set';
   const item = c.keyword('FLAGS or FLAGS.SILENT');
-  if (item !== 'FLAGS' && item !== 'FLAGS.SILENT') c.fail(`Invalid STORE item ${item}`);
+  if (item !== 'FLAGS' && item !== 'FLAGS.SILENT') c.fail(`Invalid STORE item ${clip(item)}`);
   c.sp();
   let flags: string[];
   if (c.peek() === 0x28) flags = parseFlagList(c);
@@ -212,7 +212,7 @@ function parseUid(c: Cursor): Command {
       return { name: 'UID EXPUNGE', set };
     }
     default:
-      return c.fail(`Unknown UID command ${sub}`);
+      return c.fail(`Unknown UID command ${clip(sub)}`);
   }
 }
 
@@ -270,7 +270,7 @@ export function parseRequest(raw: RawRequest): Request {
     c.sp();
     name = c.keyword('a command name');
     const parse = COMMANDS[name];
-    if (!parse) return { tag, ok: false, error: `Unknown command ${name.length > 40 ? name.slice(0, 40) + '...' : name}` };
+    if (!parse) return { tag, ok: false, error: `Unknown command ${clip(name)}` };
     return { tag, ok: true, command: parse(c) };
   } catch (e) {
     if (e instanceof ParseError) {

@@ -107,7 +107,7 @@ export class Receiver {
 
   /** Bytes held: the partial line, literal and request, and input buffered while paused. */
   get bufferedBytes(): number {
-    let n = this.lineLen + this.litGot + (this.req?.bytes ?? 0) + this.tail.length + (this.head?.length ?? 0);
+    let n = this.lineLen + (this.mode === 'literal' ? this.litGot : 0) + (this.req?.bytes ?? 0) + this.tail.length + (this.head?.length ?? 0);
     for (const b of this.pendingInput) n += b.length;
     return n;
   }
@@ -157,8 +157,9 @@ export class Receiver {
     if (!this.overlong) {
       // Keep only the first bytes (tag) and from now on only the last bytes (literal announcement).
       this.overlong = true;
-      const all = Buffer.concat([...this.lineParts, piece.subarray(0, 64)]);
-      this.head = Buffer.from(all.subarray(0, 64));
+      // 80 > the longest tag readTag() accepts, so a cut-off tag is not taken for a whole one.
+      const all = Buffer.concat([...this.lineParts, piece.subarray(0, 80)]);
+      this.head = Buffer.from(all.subarray(0, 80));
       this.lineParts = [];
       this.lineLen = 0;
     }

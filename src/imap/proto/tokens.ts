@@ -243,7 +243,7 @@ export class Cursor {
     this.expect(0x28, what);
     const out: T[] = [];
     if (this.eat(0x29)) {
-      if (!allowEmpty) this.fail(`Empty ${what}`);
+      if (!allowEmpty) this.fail(`Expected at least one item in ${what}`);
       return out;
     }
     for (;;) {
@@ -252,6 +252,11 @@ export class Cursor {
       this.sp();
     }
   }
+}
+
+/** Client text echoed in a BAD reply, cut short (the atoms it comes from carry no CR/LF). */
+export function clip(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}...` : s;
 }
 
 /** Bytes of a string argument as UTF-8 text (RFC 3501 strings are 7-bit; UTF-8 is what clients send). */

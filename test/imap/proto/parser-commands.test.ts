@@ -86,7 +86,7 @@ const errors: Array<[string, string]> = [
   ['a CREATE', 'Error in IMAP command CREATE: Missing argument'],
   ['a LIST ""', 'Error in IMAP command LIST: Missing argument'],
   ['a STATUS INBOX (MESSAGES FOO)', 'Error in IMAP command STATUS: Unknown STATUS item FOO'],
-  ['a STATUS INBOX ()', 'Error in IMAP command STATUS: Empty a status item list'],
+  ['a STATUS INBOX ()', 'Error in IMAP command STATUS: Expected at least one item in a status item list'],
   ['a STATUS INBOX MESSAGES', 'Error in IMAP command STATUS: Expected a status item list'],
   ['a STORE 1 FLAGS (\\Recent)', 'Error in IMAP command STORE: Invalid system flag \\Recent'],
   ['a STORE 1 FLAGS (\\Foo)', 'Error in IMAP command STORE: Invalid system flag \\Foo'],

@@ -57,11 +57,11 @@ const fetchOk: Array<[string, FetchAttr[]]> = [
 
 const fetchBad: Array<[string, string]> = [
   ['a FETCH 1 FOO', 'Error in IMAP command FETCH: Unknown fetch item FOO'],
-  ['a FETCH 1 ()', 'Error in IMAP command FETCH: Empty a fetch item list'],
+  ['a FETCH 1 ()', 'Error in IMAP command FETCH: Expected at least one item in a fetch item list'],
   ['a FETCH 1 (FLAGS', 'Error in IMAP command FETCH: Missing argument'],
   ['a FETCH 1 (ALL)', 'Error in IMAP command FETCH: Unknown fetch item ALL'],
   ['a FETCH 1 BODY[MIME]', 'Error in IMAP command FETCH: MIME needs a part number (e.g. BODY[1.MIME])'],
-  ['a FETCH 1 BODY[HEADER.FIELDS ()]', 'Error in IMAP command FETCH: Empty a header field list'],
+  ['a FETCH 1 BODY[HEADER.FIELDS ()]', 'Error in IMAP command FETCH: Expected at least one item in a header field list'],
   ['a FETCH 1 BODY[HEADER.FIELDS]', 'Error in IMAP command FETCH: Expected a single space between arguments'],
   ['a FETCH 1 BODY[HEADER.FIELDS ("a b")]', 'Error in IMAP command FETCH: Invalid header field name'],
   ['a FETCH 1 BODY[0]', 'Error in IMAP command FETCH: Expected a section part number, got 0'],
@@ -146,7 +146,7 @@ const searchBad: Array<[string, string]> = [
   ['a SEARCH FOO', 'Error in IMAP command SEARCH: Unknown search key FOO'],
   ['a SEARCH FROM', 'Error in IMAP command SEARCH: Missing argument'],
   ['a SEARCH OR SEEN', 'Error in IMAP command SEARCH: Missing argument'],
-  ['a SEARCH ()', 'Error in IMAP command SEARCH: Empty a parenthesised search key list'],
+  ['a SEARCH ()', 'Error in IMAP command SEARCH: Expected at least one item in a parenthesised search key list'],
   ['a SEARCH (SEEN', 'Error in IMAP command SEARCH: Missing argument'],
   ['a SEARCH SEEN)', 'Error in IMAP command SEARCH: Expected a single space between arguments'],
   ['a SEARCH SINCE 32-Jan-2024', 'Error in IMAP command SEARCH: Invalid date'],

@@ -1,0 +1,158 @@
+// Fuzz: seeded random and mutated input through receiver + parser. Asserts no exception,
+// bounded buffered memory, well-formed events, nothing after a fatal error, and the same
+// events whatever the chunking. Deterministic (fixed seeds) and fast.
+import { isDeepStrictEqual } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { Receiver, type ReceiverEvent, type ReceiverLimits } from '../../../src/imap/proto/receiver.js';
+
+const LIMITS: ReceiverLimits = { maxLineBytes: 256, maxLiteralBytes: 512, maxArgs: 8 };
+const MAX_REQUEST = LIMITS.maxLiteralBytes + 4 * LIMITS.maxLineBytes;
+
+function rng(seed: number): () => number {
+  // mulberry32
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const CORPUS = [
+  'a LOGIN {3}\r\nbob {2+}\r\npw\r\n',
+  'b SELECT "&ZeVnLIqe-"\r\n',
+  'c FETCH 1:*,*:3 (FLAGS BODY.PEEK[1.2.HEADER.FIELDS.NOT (X-A "x-b" {3}\r\nx-c)]<0.100>)\r\n',
+  'd UID SEARCH CHARSET UTF-8 OR (FROM a NOT SEEN) UID 1:*,5 TEXT {4+}\r\n\xc3\xa4x\r\n',
+  'e APPEND INBOX (\\Seen) " 7-Jul-1996 02:44:25 -0700" {5+}\r\nhello\r\n',
+  'f IDLE\r\nDONE\r\n',
+  'g AUTHENTICATE PLAIN\r\nAGJvYgBwdw==\r\n',
+  'h STORE 1 +FLAGS.SILENT (\\Deleted $Junk)\r\n',
+  'i ID ("name" "x" "version" NIL)\r\n',
+  'j LIST "" %/*\r\n',
+  'k STATUS INBOX (MESSAGES UIDNEXT)\r\n',
+  'l UID MOVE 4294967295 Trash\r\n',
+  'm APPEND INBOX ~{3}\r\na\0b\r\n',
+  'n STARTTLS\r\n',
+];
+
+const NASTY = ['\0', '\r', '\n', '{', '}', '{0}', '{5}', '{7+}', '~{3}', '{4294967296+}', '{99999999999999999999}', '"', '\\', '(', ')', '[', ']', '*', ' ', '\xff'];
+
+function mutate(r: () => number, input: Buffer): Buffer {
+  let b = Buffer.from(input);
+  const rounds = 1 + Math.floor(r() * 4);
+  for (let k = 0; k < rounds; k++) {
+    const at = Math.floor(r() * (b.length + 1));
+    const op = Math.floor(r() * 6);
+    if (op === 0 && b.length > 0) b[Math.min(at, b.length - 1)] = Math.floor(r() * 256);
+    else if (op === 1) b = Buffer.concat([b.subarray(0, at), Buffer.from(NASTY[Math.floor(r() * NASTY.length)]!, 'latin1'), b.subarray(at)]);
+    else if (op === 2) b = b.subarray(0, at); // truncated
+    else if (op === 3) b = Buffer.concat([b, b.subarray(at)]);
+    else if (op === 4) b = Buffer.concat([b.subarray(0, at), Buffer.from(`{${Math.floor(r() * 1200)}${r() < 0.5 ? '+' : ''}}\r\n`), b.subarray(at)]);
+    else b = Buffer.concat([b.subarray(0, at), Buffer.from('x'.repeat(Math.floor(r() * 600))), b.subarray(at)]);
+  }
+  return b;
+}
+
+function garbage(r: () => number): Buffer {
+  const n = Math.floor(r() * 800);
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = r() < 0.1 ? 0x0a : Math.floor(r() * 256);
+  return b;
+}
+
+const TAG = /^[\x21-\x7e]+$/;
+
+function checkEvent(e: ReceiverEvent): void {
+  switch (e.type) {
+    case 'request': {
+      const q = e.request;
+      if (q.tag !== null) expect(q.tag).toMatch(TAG);
+      if (q.ok) expect(typeof q.command.name).toBe('string');
+      else {
+        // The text goes into a BAD reply: it must be one short line.
+        expect(q.error.length).toBeGreaterThan(0);
+        expect(q.error.length).toBeLessThan(200);
+        expect(q.error).not.toMatch(/[\r\n\0]/);
+      }
+      return;
+    }
+    case 'continue':
+      expect(e.tag).toMatch(TAG);
+      return;
+    case 'line':
+      expect(e.line.includes(0x0a)).toBe(false);
+      expect(e.line.length).toBeLessThanOrEqual(LIMITS.maxLineBytes + 1);
+      return;
+    case 'error':
+      if (e.tag !== null) expect(e.tag).toMatch(TAG);
+      expect(e.text).not.toMatch(/[\r\n\0]/);
+      expect(typeof e.fatal).toBe('boolean');
+      return;
+  }
+}
+
+/** Feed as a session would; check memory and event shapes after every push. */
+function run(input: Buffer, chunkSizes: () => number): ReceiverEvent[] {
+  const r = new Receiver(LIMITS);
+  const out: ReceiverEvent[] = [];
+  let fatal = false;
+  const take = (events: ReceiverEvent[], chunk: number) => {
+    if (fatal) expect(events).toEqual([]);
+    for (const e of events) {
+      checkEvent(e);
+      out.push(e);
+      if (e.type === 'error' && e.fatal) fatal = true;
+    }
+    expect(r.bufferedBytes).toBeLessThanOrEqual(LIMITS.maxLineBytes + 1 + LIMITS.maxLiteralBytes + MAX_REQUEST + 112 + chunk);
+  };
+  for (let i = 0; i < input.length; ) {
+    const n = chunkSizes();
+    take(r.push(input.subarray(i, i + n)), n);
+    i += n;
+    while (r.isPaused) {
+      const last = out[out.length - 1];
+      if (last?.type === 'request' && last.request.ok && ['IDLE', 'AUTHENTICATE'].includes(last.request.command.name)) r.expectRawLine();
+      take(r.push(Buffer.alloc(0)), input.length);
+    }
+  }
+  return out;
+}
+
+describe('receiver + parser fuzz', () => {
+  it('mutated commands and garbage: no exception, bounded memory, well-formed events, chunking-independent', () => {
+    const t0 = performance.now();
+    let events = 0;
+    for (let seed = 1; seed <= 1500; seed++) {
+      const r = rng(seed);
+      const parts: Buffer[] = [];
+      const n = 1 + Math.floor(r() * 4);
+      for (let k = 0; k < n; k++) {
+        const base = Buffer.from(CORPUS[Math.floor(r() * CORPUS.length)]!, 'latin1');
+        parts.push(r() < 0.15 ? garbage(r) : r() < 0.8 ? mutate(r, base) : base);
+      }
+      const input = Buffer.concat(parts);
+      const whole = run(input, () => input.length || 1);
+      const cr = rng(seed * 7919);
+      const chunked = run(input, () => 1 + Math.floor(cr() * 40));
+      if (!isDeepStrictEqual(chunked, whole)) expect(chunked, `seed ${seed}`).toEqual(whole);
+      events += whole.length;
+    }
+    expect(events).toBeGreaterThan(1500); // the corpus does produce events, not just silence
+    expect(performance.now() - t0).toBeLessThan(5000);
+  });
+
+  it('a long stream without line ends stays within the line cap', () => {
+    const r = new Receiver(LIMITS);
+    const chunk = Buffer.alloc(4096, 0x41);
+    for (let i = 0; i < 256; i++) {
+      expect(r.push(chunk)).toEqual([]);
+      expect(r.bufferedBytes).toBeLessThanOrEqual(LIMITS.maxLineBytes + 1 + 112);
+    }
+    expect(r.push(Buffer.from('\r\nz NOOP\r\n'))).toEqual([
+      { type: 'error', tag: null, code: 'TOOBIG', text: 'Command line too long', fatal: false },
+      { type: 'request', request: { tag: 'z', ok: true, command: { name: 'NOOP' } } },
+    ]);
+  });
+});
