@@ -63,33 +63,29 @@ function garbage(r: () => number): Buffer {
 }
 
 const TAG = /^[\x21-\x7e]+$/;
+const BREAK = /[\r\n\0]/;
 
-function checkEvent(e: ReceiverEvent): void {
+/** Why an event is malformed, or null. (Plain checks: expect() per event would dominate the run time.) */
+function malformed(e: ReceiverEvent): string | null {
   switch (e.type) {
     case 'request': {
       const q = e.request;
-      if (q.tag !== null) expect(q.tag).toMatch(TAG);
-      if (q.ok) expect(typeof q.command.name).toBe('string');
-      else {
-        // The text goes into a BAD reply: it must be one short line.
-        expect(q.error.length).toBeGreaterThan(0);
-        expect(q.error.length).toBeLessThan(200);
-        expect(q.error).not.toMatch(/[\r\n\0]/);
-      }
-      return;
+      if (q.tag !== null && !TAG.test(q.tag)) return 'bad tag';
+      if (q.ok) return typeof q.command.name === 'string' ? null : 'no command name';
+      // The text goes into a BAD reply: it must be one short line.
+      if (q.error.length === 0 || q.error.length >= 200 || BREAK.test(q.error)) return 'bad error text';
+      return null;
     }
     case 'continue':
-      expect(e.tag).toMatch(TAG);
-      return;
+      return TAG.test(e.tag) ? null : 'bad continuation tag';
     case 'line':
-      expect(e.line.includes(0x0a)).toBe(false);
-      expect(e.line.length).toBeLessThanOrEqual(LIMITS.maxLineBytes + 1);
-      return;
+      return e.line.includes(0x0a) || e.line.length > LIMITS.maxLineBytes + 1 ? 'bad raw line' : null;
     case 'error':
-      if (e.tag !== null) expect(e.tag).toMatch(TAG);
-      expect(e.text).not.toMatch(/[\r\n\0]/);
-      expect(typeof e.fatal).toBe('boolean');
-      return;
+      if (e.tag !== null && !TAG.test(e.tag)) return 'bad tag';
+      if (e.text.length === 0 || BREAK.test(e.text) || typeof e.fatal !== 'boolean') return 'bad error';
+      return null;
+    default:
+      return 'unknown event type';
   }
 }
 
@@ -99,13 +95,15 @@ function run(input: Buffer, chunkSizes: () => number): ReceiverEvent[] {
   const out: ReceiverEvent[] = [];
   let fatal = false;
   const take = (events: ReceiverEvent[], chunk: number) => {
-    if (fatal) expect(events).toEqual([]);
+    if (fatal && events.length > 0) throw new Error(`events after a fatal error: ${JSON.stringify(events)}`);
     for (const e of events) {
-      checkEvent(e);
+      const why = malformed(e);
+      if (why) throw new Error(`${why}: ${JSON.stringify(e)} for ${JSON.stringify(input.toString('latin1'))}`);
       out.push(e);
       if (e.type === 'error' && e.fatal) fatal = true;
     }
-    expect(r.bufferedBytes).toBeLessThanOrEqual(LIMITS.maxLineBytes + 1 + LIMITS.maxLiteralBytes + MAX_REQUEST + 112 + chunk);
+    const bound = LIMITS.maxLineBytes + 1 + LIMITS.maxLiteralBytes + MAX_REQUEST + 112 + chunk;
+    if (r.bufferedBytes > bound) throw new Error(`buffered ${r.bufferedBytes} > ${bound}`);
   };
   for (let i = 0; i < input.length; ) {
     const n = chunkSizes();
@@ -122,9 +120,8 @@ function run(input: Buffer, chunkSizes: () => number): ReceiverEvent[] {
 
 describe('receiver + parser fuzz', () => {
   it('mutated commands and garbage: no exception, bounded memory, well-formed events, chunking-independent', () => {
-    const t0 = performance.now();
     let events = 0;
-    for (let seed = 1; seed <= 1500; seed++) {
+    for (let seed = 1; seed <= 2000; seed++) {
       const r = rng(seed);
       const parts: Buffer[] = [];
       const n = 1 + Math.floor(r() * 4);
@@ -139,8 +136,7 @@ describe('receiver + parser fuzz', () => {
       if (!isDeepStrictEqual(chunked, whole)) expect(chunked, `seed ${seed}`).toEqual(whole);
       events += whole.length;
     }
-    expect(events).toBeGreaterThan(1500); // the corpus does produce events, not just silence
-    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(events).toBeGreaterThan(2000); // the corpus does produce events, not just silence
   });
 
   it('a long stream without line ends stays within the line cap', () => {
