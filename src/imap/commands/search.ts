@@ -41,6 +41,7 @@ export async function search(s: ImapSession, cmd: Of<'SEARCH'>): Promise<string>
       flags: m.recent ? [...sortFlags(m.flags), '\\Recent'] : m.flags,
       internalDate: m.internalDate,
       size: m.size,
+      recent: m.recent,
     };
     try {
       if (await matchSearch(cmd.key, msg, loader, ctx)) hits.push(cmd.uid ? m.uid : i + 1);
