@@ -26,6 +26,8 @@ interface Node {
   /** Raw header lines kept (CRLF-terminated), up to the cap. */
   headerLines: Buffer[];
   headerKept: number;
+  /** The current field is being dropped (too big for the header budget). */
+  dropField: boolean;
   /** Multipart boundary with its leading "--", once the header said so (null otherwise). */
   boundary: Buffer | null;
   /** After the close delimiter the boundary no longer delimits anything (epilogue). */
@@ -130,13 +132,24 @@ export class MimeScanner {
       return;
     }
     n.part.headerLength = lineEnd - n.part.headerStart;
-    if (n.headerKept < MAX_HEADER_BYTES && text.length === len) {
-      const raw = terminated ? Buffer.concat([text, CRLF]) : text;
-      n.headerLines.push(raw);
-      n.headerKept += raw.length;
-    } else if (n.headerKept < MAX_HEADER_BYTES) {
-      n.headerKept = MAX_HEADER_BYTES; // a capped line would be a lie; stop keeping fields
+    const continuation = text[0] === 0x20 || text[0] === 0x09;
+    if (!continuation) n.dropField = false;
+    if (n.dropField) return;
+    if (text.length !== len || n.headerKept + len + 2 > MAX_HEADER_BYTES) {
+      // Too big to keep whole: drop this field (its lines kept so far too) rather than keep a
+      // truncated value, and go on keeping the fields after it while the budget lasts.
+      if (continuation) {
+        for (let last = n.headerLines.pop(); last; last = n.headerLines.pop()) {
+          n.headerKept -= last.length;
+          if (last[0] !== 0x20 && last[0] !== 0x09) break;
+        }
+      }
+      n.dropField = true;
+      return;
     }
+    const raw = terminated ? Buffer.concat([text, CRLF]) : text;
+    n.headerLines.push(raw);
+    n.headerKept += raw.length;
   }
 
   /** Header complete: decide what the body is. */
@@ -266,6 +279,7 @@ function newNode(path: number[], parent: Node | null, depth: number, start: numb
     depth,
     headerLines: [],
     headerKept: 0,
+    dropField: false,
     boundary: null,
     closed: false,
     epilogueStart: 0,

@@ -1,0 +1,172 @@
+// SEARCH key evaluation for one message (RFC 3501 6.4.4). Cheap keys (flags, numbers,
+// sizes, internal date) run before keys that parse headers, and those before keys that
+// read and decode the body, with AND/OR short-circuiting, so a search such as
+// `UNSEEN FROM x` never opens the file of a message that is already seen.
+import { decodeHeaderValue, parseDateParts } from '../mime/decode.js';
+import { findInBody, foldText } from '../mime/text-search.js';
+import type { MimePart } from '../mime/types.js';
+import type { FetchMessage, MessageLoader } from './fetch.js';
+import type { SearchKey, SequenceSet } from './proto/types.js';
+
+export interface SearchContext {
+  maxSeq: number;
+  maxUid: number;
+  /** RFC 3501 SEARCH CHARSET decides how the client's strings were given; they arrive as UTF-8 JS strings. */
+}
+
+export interface SearchMessage extends FetchMessage {
+  recent: boolean;
+  /** CONDSTORE (RFC 7162) MODSEQ search; keys on modseq never match when absent. */
+  modseq?: bigint;
+}
+
+/** Evaluation cost: 0 metadata, 1 headers (parsed structure), 2 body bytes. */
+function cost(key: SearchKey): number {
+  switch (key.kind) {
+    case 'header':
+    case 'sentdate':
+      return 1;
+    case 'body':
+    case 'text':
+      return 2;
+    case 'not':
+      return cost(key.key);
+    case 'or':
+      return Math.max(cost(key.a), cost(key.b));
+    case 'and':
+      return key.keys.reduce((m, k) => Math.max(m, cost(k)), 0);
+    default:
+      return 0;
+  }
+}
+
+export function searchNeedsContent(key: SearchKey): boolean {
+  return cost(key) > 0;
+}
+
+/** Lazily loaded content shared by all keys of one evaluation. */
+class Content {
+  private root: MimePart | null = null;
+  private bodyHits: Promise<Set<string>> | null = null;
+  constructor(
+    private readonly loader: MessageLoader,
+    private readonly needles: string[],
+  ) {}
+  async structure(): Promise<MimePart> {
+    return (this.root ??= await this.loader.structure());
+  }
+  /** One pass over the body answers every BODY/TEXT string of the search at once. */
+  async bodyHas(needle: string): Promise<boolean> {
+    this.bodyHits ??= this.structure().then((root) => findInBody(() => this.loader.open(), root, this.needles));
+    return (await this.bodyHits).has(needle);
+  }
+}
+
+export async function matchSearch(key: SearchKey, msg: SearchMessage, loader: MessageLoader, ctx: SearchContext): Promise<boolean> {
+  const needles = new Set<string>();
+  collectNeedles(key, needles);
+  return evaluate(key, msg, new Content(loader, [...needles]), ctx);
+}
+
+function collectNeedles(key: SearchKey, out: Set<string>): void {
+  if (key.kind === 'body' || key.kind === 'text') out.add(foldText(key.value));
+  else if (key.kind === 'not') collectNeedles(key.key, out);
+  else if (key.kind === 'or') {
+    collectNeedles(key.a, out);
+    collectNeedles(key.b, out);
+  } else if (key.kind === 'and') key.keys.forEach((k) => collectNeedles(k, out));
+}
+
+async function evaluate(key: SearchKey, msg: SearchMessage, c: Content, ctx: SearchContext): Promise<boolean> {
+  switch (key.kind) {
+    case 'all':
+      return true;
+    case 'seqset':
+      return inSet(msg.seq, key.set, ctx.maxSeq);
+    case 'uid':
+      return inSet(msg.uid, key.set, ctx.maxUid);
+    case 'flag':
+      return hasFlag(msg, key.flag) === key.set;
+    case 'new':
+      return msg.recent && !hasFlag(msg, '\\Seen');
+    case 'old':
+      return !msg.recent;
+    case 'recent':
+      return msg.recent === key.set;
+    case 'size':
+      return key.op === 'larger' ? msg.size > key.n : msg.size < key.n;
+    case 'internaldate':
+      return compareDay(localDay(msg.internalDate), key.date, key.op);
+    case 'modseq':
+      return msg.modseq !== undefined && msg.modseq >= key.n;
+    case 'sentdate': {
+      // RFC 3501 6.4.4: the Date: header's date, disregarding time and timezone; without a
+      // readable Date: header the internal date stands in (as Dovecot does).
+      const root = await c.structure();
+      const f = root.headers.find((h) => h.key === 'date');
+      const p = f ? parseDateParts(f.value) : null;
+      const day = p ? `${p.year}-${pad(p.month)}-${pad(p.day)}` : localDay(msg.internalDate);
+      return compareDay(day, key.date, key.op);
+    }
+    case 'header':
+      return headerMatches(await c.structure(), key.field, key.value);
+    case 'body':
+      return c.bodyHas(foldText(key.value));
+    case 'text': {
+      const root = await c.structure();
+      const needle = foldText(key.value);
+      if (root.headers.some((h) => foldText(`${h.name}: ${decodeHeaderValue(h.value)}`).includes(needle))) return true;
+      return c.bodyHas(needle);
+    }
+    case 'not':
+      return !(await evaluate(key.key, msg, c, ctx));
+    case 'or': {
+      const [a, b] = cost(key.a) <= cost(key.b) ? [key.a, key.b] : [key.b, key.a];
+      return (await evaluate(a, msg, c, ctx)) || evaluate(b, msg, c, ctx);
+    }
+    case 'and': {
+      const keys = [...key.keys].sort((x, y) => cost(x) - cost(y));
+      for (const k of keys) if (!(await evaluate(k, msg, c, ctx))) return false;
+      return true;
+    }
+  }
+}
+
+/** RFC 3501 6.4.4 HEADER: substring of the decoded value, case-insensitive; an empty string
+ *  matches every message that has the field. FROM/TO/… arrive here as their header names. */
+function headerMatches(root: MimePart, field: string, value: string): boolean {
+  const key = field.toLowerCase();
+  const needle = foldText(value);
+  return root.headers.some((h) => h.key === key && (needle === '' || foldText(decodeHeaderValue(h.value)).includes(needle)));
+}
+
+function hasFlag(msg: FetchMessage, flag: string): boolean {
+  const f = flag.toLowerCase();
+  return msg.flags.some((x) => x.toLowerCase() === f);
+}
+
+function inSet(n: number, set: SequenceSet, max: number): boolean {
+  // '$' (SEARCHRES) must be replaced by the session with the saved result before evaluation.
+  if (set === '$') return false;
+  for (const r of set) {
+    const a = r.from === '*' ? max : r.from;
+    const b = r.to === '*' ? max : r.to;
+    if (n >= Math.min(a, b) && n <= Math.max(a, b)) return true;
+  }
+  return false;
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** The internal date's day in the server's zone (RFC 3501 leaves the zone to the server). */
+function localDay(d: Date): string {
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+function compareDay(day: string, key: string, op: 'before' | 'on' | 'since'): boolean {
+  if (op === 'before') return day < key;
+  if (op === 'on') return day === key;
+  return day >= key;
+}

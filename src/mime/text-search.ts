@@ -1,0 +1,93 @@
+// Substring search in the decoded text of a message's body parts (SEARCH BODY / TEXT,
+// RFC 3501 6.4.4), streaming: one pass over the stored bytes, each text part decoded
+// (transfer encoding, then charset) chunk by chunk; memory stays at a chunk plus the
+// longest needle. Not pure (reads a stream) but does no I/O of its own.
+import type { Readable } from 'node:stream';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { charsetDecoder, transferDecoder, type ChunkDecoder } from './body-decode.js';
+import { CrlfEncoder } from './scanner.js';
+import type { MimePart } from './types.js';
+
+/** Case-insensitive comparison form (close to i;unicode-casemap: compatibility-normalised
+ *  and lower-cased, so full-width Latin and half-width kana match their usual forms). */
+export function foldText(s: string): string {
+  return s.normalize('NFKC').toLowerCase();
+}
+
+/** The leaf parts whose decoded text BODY searches: text/* (in encapsulated messages too). */
+export function textParts(root: MimePart): MimePart[] {
+  const out: MimePart[] = [];
+  const walk = (p: MimePart): void => {
+    if (p.message) walk(p.message);
+    else if (p.children.length) p.children.forEach(walk);
+    else if (p.contentType.type === 'text' && p.bodyLength > 0) out.push(p);
+  };
+  walk(root);
+  return out;
+}
+
+/** Which of `needles` (already folded) occur in the decoded body text. */
+export async function findInBody(open: () => Promise<Readable>, root: MimePart, needles: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  const want = needles.filter((n) => n.length > 0);
+  for (const n of needles) if (n.length === 0) found.add(n); // the empty string is in every text
+  if (want.length === 0) return found;
+  const parts = textParts(root).sort((a, b) => a.bodyStart - b.bodyStart);
+  if (parts.length === 0) return found;
+  const keep = Math.max(...want.map((n) => n.length)) - 1;
+
+  let idx = 0;
+  let cur: { part: MimePart; te: ChunkDecoder<Buffer>; cs: ChunkDecoder<string>; tail: string } | null = null;
+  const feedText = (text: string): void => {
+    if (!cur || !text) return;
+    const hay = cur.tail + foldText(text);
+    for (const n of want) if (!found.has(n) && hay.includes(n)) found.add(n);
+    cur.tail = keep > 0 ? hay.slice(-keep) : '';
+  };
+  const finish = (): void => {
+    if (!cur) return;
+    feedText(cur.cs.push(cur.te.end()) + cur.cs.end());
+    cur = null;
+  };
+  const src = await open();
+  const enc = new CrlfEncoder();
+  let pos = 0;
+  let sinceYield = 0;
+  try {
+    for await (const raw of src) {
+      let chunk = enc.push(raw as Buffer);
+      let at = pos;
+      pos += chunk.length;
+      while (chunk.length && idx < parts.length) {
+        const p: MimePart = cur?.part ?? parts[idx]!;
+        const start = p.bodyStart;
+        const end = p.bodyStart + p.bodyLength;
+        if (at + chunk.length <= start) break;
+        if (at < start) {
+          chunk = chunk.subarray(start - at);
+          at = start;
+        }
+        if (!cur) cur = { part: p, te: transferDecoder(p.encoding), cs: charsetDecoder(p.contentType.params['charset']), tail: '' };
+        const take = Math.min(chunk.length, end - at);
+        feedText(cur.cs.push(cur.te.push(chunk.subarray(0, take))));
+        chunk = chunk.subarray(take);
+        at += take;
+        if (at >= end) {
+          finish();
+          idx++;
+        }
+      }
+      if (found.size === needles.length || idx >= parts.length) break;
+      // Decoding is CPU work on the one server thread: let other sessions run now and then.
+      sinceYield += raw.length;
+      if (sinceYield >= 256 * 1024) {
+        sinceYield = 0;
+        await yieldToLoop();
+      }
+    }
+    finish();
+  } finally {
+    src.destroy();
+  }
+  return found;
+}
