@@ -39,6 +39,8 @@ export interface Dovecot {
   mailRoot: string;
   imapPort: number;
   lmtpPort: number;
+  /** POP3 listener (plaintext, loopback) when started with `pop3: true`; otherwise 0. */
+  pop3Port: number;
   user: string;
   password: string;
   /** Runs fn with the uid/gid Dovecot uses for mail (no-op when not root). */
@@ -48,7 +50,7 @@ export interface Dovecot {
 }
 
 /** `users` all share the password; the first is `user` (the benchmark passes several). */
-export async function startDovecot(opts: { separator?: string; users?: string[] } = {}): Promise<Dovecot> {
+export async function startDovecot(opts: { separator?: string; users?: string[]; pop3?: boolean } = {}): Promise<Dovecot> {
   const isRoot = process.getuid?.() === 0;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dovecot-'));
   const mailRoot = path.join(dir, 'mail');
@@ -59,6 +61,7 @@ export async function startDovecot(opts: { separator?: string; users?: string[] 
     await chown(mailRoot, NOBODY, NOBODY);
   }
   const [imapPort, lmtpPort] = [await freePort(), await freePort()];
+  const pop3Port = opts.pop3 ? await freePort() : 0;
   const me = os.userInfo().username;
   const myGroup = isRoot ? 'root' : await groupName(os.userInfo().gid);
   const users = opts.users ?? ['alice@example.test'];
@@ -70,7 +73,7 @@ base_dir = ${dir}/run
 state_dir = ${dir}/state
 log_path = ${dir}/dovecot.log
 info_log_path = ${dir}/dovecot.log
-protocols = imap lmtp
+protocols = imap lmtp${opts.pop3 ? ' pop3' : ''}
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -103,6 +106,20 @@ service imap-login {
   inet_listener imaps {
     port = 0
   }
+}
+${
+  opts.pop3
+    ? `service pop3-login {
+  chroot =
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = ${pop3Port}
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}`
+    : ''
 }
 service lmtp {
   inet_listener lmtp {
@@ -148,6 +165,7 @@ service lmtp {
     mailRoot,
     imapPort,
     lmtpPort,
+    pop3Port,
     user,
     password,
     log,
