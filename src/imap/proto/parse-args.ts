@@ -76,7 +76,8 @@ function daysIn(month: number, year: number): number {
  */
 export function parseDateTime(c: Cursor): Date {
   const text = c.quoted().toString('latin1');
-  const m = /^( \d|\d{2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(text);
+  // date-day-fixed is " 7" or "07"; a bare "7" is accepted too (some clients drop the padding).
+  const m = /^( ?\d|\d{2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(text);
   if (!m) c.fail('Invalid date-time (expected "dd-Mon-yyyy hh:mm:ss +zzzz")');
   const day = Number(m[1]!.trim());
   const month = MONTHS.indexOf(m[2]!.toUpperCase());

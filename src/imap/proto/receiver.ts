@@ -13,8 +13,9 @@
 //   command). Only a synchronising literal is refused before the client sends it
 //   (RFC 3501 7.5: once the command has its tagged reply, the client must not send it).
 // - Memory: one line ≤ maxLineBytes (longer lines are discarded as they arrive; only a
-//   short tail is kept to spot a literal announcement at their end), one literal ≤
-//   maxLiteralBytes, one request ≤ maxRequestBytes and ≤ maxArgs literals. A rejected
+//   short tail is kept to spot a literal announcement at their end), APPEND's message
+//   literal ≤ maxLiteralBytes, any other literal (a password, a search string) ≤
+//   maxCommandLiteralBytes, one request ≤ maxRequestBytes and ≤ maxArgs literals. A rejected
 //   LITERAL+ literal is counted down, not buffered.
 // - A non-synchronising literal announced larger than `maxDiscardBytes` (default
 //   2 × maxLiteralBytes) is a fatal error: the session says BYE instead of reading
@@ -36,6 +37,8 @@ import type { Request } from './types.js';
 export interface ReceiverLimits {
   maxLineBytes: number;
   maxLiteralBytes: number;
+  /** Literals of commands other than APPEND (default min(maxLiteralBytes, 1 MiB)). */
+  maxCommandLiteralBytes?: number;
   /** Literals per request (default 100). */
   maxArgs?: number;
   /** Lines plus literals of one request (default maxLiteralBytes + 4 × maxLineBytes). */
@@ -61,6 +64,8 @@ interface Pending {
   lines: Buffer[];
   literals: Buffer[];
   bytes: number;
+  /** Largest literal this command may carry (APPEND's message, or a string argument). */
+  maxLiteral: number;
   error: { code: 'TOOBIG' | 'PARSE'; text: string } | null;
 }
 
@@ -70,6 +75,7 @@ export class Receiver {
   private readonly maxArgs: number;
   private readonly maxRequestBytes: number;
   private readonly maxDiscardBytes: number;
+  private readonly maxCommandLiteralBytes: number;
 
   private mode: Mode = 'line';
   // The line being read.
@@ -92,6 +98,7 @@ export class Receiver {
     this.maxArgs = limits.maxArgs ?? 100;
     this.maxRequestBytes = limits.maxRequestBytes ?? limits.maxLiteralBytes + 4 * limits.maxLineBytes;
     this.maxDiscardBytes = limits.maxDiscardBytes ?? 2 * limits.maxLiteralBytes;
+    this.maxCommandLiteralBytes = limits.maxCommandLiteralBytes ?? Math.min(limits.maxLiteralBytes, 1 << 20);
   }
 
   /** The next complete line is returned raw as `{ type: 'line' }` (IDLE's DONE, SASL responses), then back to commands. */
@@ -188,8 +195,11 @@ export class Receiver {
     if (this.req === null && line.length === 0 && !overlong) return;
 
     if (this.req === null) {
-      const tag = readTag(overlong ? head! : line);
-      this.req = { tag, lines: [], literals: [], bytes: 0, error: null };
+      const first = overlong ? head! : line;
+      const tag = readTag(first);
+      const append = tag !== null && /^ APPEND /i.test(first.toString('latin1', tag.length, tag.length + 8));
+      const maxLiteral = append ? this.limits.maxLiteralBytes : this.maxCommandLiteralBytes;
+      this.req = { tag, lines: [], literals: [], bytes: 0, maxLiteral, error: null };
     }
     const req = this.req;
     if (!req.error) {
@@ -211,7 +221,7 @@ export class Receiver {
     const n = marker.size;
     if (!req.error) {
       if (req.literals.length + 1 > this.maxArgs) req.error = { code: 'TOOBIG', text: 'Too many literals' };
-      else if (n > this.limits.maxLiteralBytes) req.error = { code: 'TOOBIG', text: 'Literal too large' };
+      else if (n > req.maxLiteral) req.error = { code: 'TOOBIG', text: 'Literal too large' };
       else if (req.bytes + n > this.maxRequestBytes) req.error = { code: 'TOOBIG', text: 'Command too long' };
     }
     if (req.error) {

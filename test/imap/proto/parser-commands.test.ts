@@ -127,6 +127,7 @@ describe('IMAP grammar: commands other than FETCH and SEARCH', () => {
       message: Buffer.from('Hi\r\nthere\r\n!!'),
     });
     expect(command('a APPEND INBOX ~{3}\r\na\0b')).toEqual({ name: 'APPEND', mailbox: 'INBOX', flags: [], message: Buffer.from('a\0b') });
+    expect(command('a APPEND INBOX "7-Jul-1996 02:44:25 +0000" {1}\r\nx')).toMatchObject({ internalDate: new Date('1996-07-07T02:44:25Z') });
     expect(command('a APPEND INBOX "17-Jul-1996 02:44:25 +0530" {0}\r\n')).toMatchObject({
       internalDate: new Date('1996-07-16T21:14:25Z'),
       message: Buffer.alloc(0),

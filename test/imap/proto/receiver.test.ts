@@ -39,6 +39,18 @@ describe('Receiver', () => {
     expect(replay('a APPEND INBOX {100}\r\n', SMALL)).toEqual([{ type: 'continue', tag: 'a' }]);
   });
 
+  it('only APPEND may carry a message-sized literal; other commands get the smaller cap', () => {
+    const lim: ReceiverLimits = { maxLineBytes: 100, maxLiteralBytes: 1000, maxCommandLiteralBytes: 10 };
+    expect(replay('a LOGIN {11}\r\nb NOOP\r\n', lim)).toEqual([tooBig('a', 'Literal too large'), noop('b')]);
+    expect(replay('a LOGIN {10}\r\n', lim)).toEqual([{ type: 'continue', tag: 'a' }]);
+    expect(replay('a append INBOX {1000}\r\n', lim)).toEqual([{ type: 'continue', tag: 'a' }]);
+    expect(replay('a APPEND INBOX {1001}\r\n', lim)).toEqual([tooBig('a', 'Literal too large')]);
+    // The default for other commands is min(maxLiteralBytes, 1 MiB).
+    const big: ReceiverLimits = { maxLineBytes: 100, maxLiteralBytes: 4 << 20 };
+    expect(replay(`a SEARCH TEXT {${(1 << 20) + 1}}\r\n`, big)).toEqual([tooBig('a', 'Literal too large')]);
+    expect(replay(`a APPEND INBOX {${4 << 20}}\r\n`, big)).toEqual([{ type: 'continue', tag: 'a' }]);
+  });
+
   it('a LITERAL+ literal over the limit is counted down, never run, then refused', () => {
     const body = `x LOGOUT\r\n${'y'.repeat(140)}`; // 150 bytes
     expect(replay(`a APPEND INBOX {150+}\r\n${body}\r\nb NOOP\r\n`, SMALL)).toEqual([tooBig('a', 'Literal too large'), noop('b')]);
