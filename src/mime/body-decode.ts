@@ -123,7 +123,7 @@ export function charsetDecoder(charset: string | undefined): ChunkDecoder<string
       if (inner) return inner.push(chunk);
       pending.push(chunk);
       pendingLen += chunk.length;
-      if (pendingLen < 4096 && !chunk.some((b) => b >= 0x80 || b === 0x1b)) return '';
+      if (pendingLen < 4096) return ''; // a sample big enough to guess from (bounded)
       const all = Buffer.concat(pending);
       pending = [];
       inner = decide(all);

@@ -104,10 +104,11 @@ function joinRfc2231(raw: Array<[string, string, boolean]>): ParsedParams {
     }
     const base = m[1]!;
     const idx = m[2] === undefined ? 0 : Number(m[2]);
-    let g = groups.get(base);
+    // Parameter names are case-insensitive (RFC 2045 5.1): one group whatever the case.
+    let g = groups.get(base.toLowerCase());
     if (!g) {
       g = { parts: new Map(), pos: order.length };
-      groups.set(base, g);
+      groups.set(base.toLowerCase(), g);
       order.push({ name: base, kind: 'cont' });
     }
     if (!g.parts.has(idx)) g.parts.set(idx, { v: val, ext });
@@ -122,7 +123,7 @@ function joinRfc2231(raw: Array<[string, string, boolean]>): ParsedParams {
       if (params[key] === undefined) params[key] = decodeHeaderValue(o.value!);
       continue;
     }
-    const g = groups.get(o.name)!;
+    const g = groups.get(key)!;
     const idxs = [...g.parts.keys()].sort((a, b) => a - b);
     const first = g.parts.get(idxs[0]!)!;
     const anyExt = idxs.some((k) => g.parts.get(k)!.ext);
