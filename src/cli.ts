@@ -9,6 +9,8 @@ import type { GlobalOptions } from './cli/context.js';
 import { registerDomainCommands } from './cli/domain.js';
 import { CliError, UsageError } from './cli/errors.js';
 import { registerUserCommands } from './cli/user.js';
+import { registerDkimCommands } from './cli/dkim.js';
+import { registerQueueCommands } from './cli/queue.js';
 
 const NAME = 'mailserver';
 
@@ -47,6 +49,8 @@ export function buildProgram(): Command {
   registerDomainCommands(group(program, 'domain', 'manage domains'), globals);
   registerUserCommands(group(program, 'user', 'manage users'), globals);
   registerAliasCommands(group(program, 'alias', 'manage aliases and catch-alls'), globals);
+  registerDkimCommands(group(program, 'dkim', 'DKIM keys and the DNS records to publish'), globals);
+  registerQueueCommands(group(program, 'queue', 'the outbound queue'), globals);
   // Subcommands inherit the groups' allowExcessArguments; switch it back off so a
   // stray argument (a password typed after the address) is a usage error.
   for (const g of program.commands) for (const sub of g.commands) sub.allowExcessArguments(false);

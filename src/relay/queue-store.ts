@@ -120,9 +120,12 @@ export class QueueStore {
   async list(opts: { cleanTmp?: boolean } = {}): Promise<string[]> {
     const names = await readdir(this.dir);
     const ids: string[] = [];
+    const committed = new Set(names.filter((n) => n.endsWith('.msg')).map((n) => n.slice(0, -4)));
     for (const n of names) {
       if (n.endsWith('.msg')) ids.push(n.slice(0, -4));
-      else if (opts.cleanTmp && n.endsWith('.tmp')) await rm(join(this.dir, n), { force: true });
+      else if (!opts.cleanTmp) continue;
+      // A journal whose message was deleted while an attempt was running is left over too.
+      else if (n.endsWith('.tmp') || (n.endsWith('.log') && !committed.has(n.slice(0, -4)))) await rm(join(this.dir, n), { force: true });
     }
     return ids.filter(isQueueId).sort();
   }
