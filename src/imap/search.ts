@@ -100,12 +100,12 @@ async function evaluate(key: SearchKey, msg: SearchMessage, c: Content, ctx: Sea
     case 'modseq':
       return msg.modseq !== undefined && msg.modseq >= key.n;
     case 'sentdate': {
-      // RFC 3501 6.4.4: the Date: header's date, disregarding time and timezone; without a
-      // readable Date: header the internal date stands in (as Dovecot does).
+      // RFC 3501 6.4.4: the Date: header's date, disregarding time and timezone. Without a
+      // readable Date: header the message counts as sent on 1 Jan 1970, as in Dovecot.
       const root = await c.structure();
       const f = root.headers.find((h) => h.key === 'date');
       const p = f ? parseDateParts(f.value) : null;
-      const day = p ? `${p.year}-${pad(p.month)}-${pad(p.day)}` : localDay(msg.internalDate);
+      const day = p ? `${p.year}-${pad(p.month)}-${pad(p.day)}` : '1970-01-01';
       return compareDay(day, key.date, key.op);
     }
     case 'header':
@@ -113,9 +113,10 @@ async function evaluate(key: SearchKey, msg: SearchMessage, c: Content, ctx: Sea
     case 'body':
       return c.bodyHas(foldText(key.value));
     case 'text': {
-      const root = await c.structure();
+      // TEXT: the header and the body; like Dovecot, the headers of MIME parts and of
+      // attached messages count as text too (BODY skips them).
       const needle = foldText(key.value);
-      if (root.headers.some((h) => foldText(`${h.name}: ${decodeHeaderValue(h.value)}`).includes(needle))) return true;
+      if (allHeaders(await c.structure()).some((h) => foldText(`${h.name}: ${decodeHeaderValue(h.value)}`).includes(needle))) return true;
       return c.bodyHas(needle);
     }
     case 'not':
@@ -138,6 +139,17 @@ function headerMatches(root: MimePart, field: string, value: string): boolean {
   const key = field.toLowerCase();
   const needle = foldText(value);
   return root.headers.some((h) => h.key === key && (needle === '' || foldText(decodeHeaderValue(h.value)).includes(needle)));
+}
+
+function allHeaders(root: MimePart): MimePart['headers'] {
+  const out: MimePart['headers'] = [];
+  const walk = (p: MimePart): void => {
+    out.push(...p.headers);
+    p.children.forEach(walk);
+    if (p.message) walk(p.message);
+  };
+  walk(root);
+  return out;
 }
 
 function hasFlag(msg: FetchMessage, flag: string): boolean {
