@@ -27,7 +27,7 @@ export function dnsRecords(domain: string, hostname: string, dkim: DkimPublicKey
       type: 'TXT',
       name: `${domain}.`,
       value: 'v=spf1 include:sendgrid.net ~all',
-      note: 'SPF (RFC 7208): outgoing mail leaves through SendGrid; add `mx` or other senders if you use them.',
+      note: 'SPF (RFC 7208): outgoing mail leaves through SendGrid; add "mx" or other senders if you use them.',
     },
   ];
   for (const k of dkim) {
