@@ -1,0 +1,187 @@
+// bench/smtp-submit: N messages over K authenticated submission connections (STARTTLS,
+// AUTH PLAIN) to our daemon, which DKIM-signs, queues (fsync before 250) and relays to a
+// local smart-host sink. Prints accepted messages/s and the time until the sink has them
+// all. `--peer postfix` runs Debian's Postfix as a submission-to-smarthost relay on the
+// same workload in the same run and prints the ratio. The daemon runs as its own process.
+//
+//   npm run bench:smtp -- [--messages 1000] [--connections 1,8] [--rounds 1] [--peer postfix]
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openSqliteDirectory } from '../src/directory/sqlite.js';
+import { generateDkimKey } from '../src/relay/dkim-keys.js';
+import { multipartMessage } from '../test/helpers/messages.js';
+import { freePort } from '../test/helpers/dovecot.js';
+import { BenchSmtpConnection } from './smtp-client.js';
+import { startSink, type Sink } from './smtp-sink.js';
+import { startPostfix } from './smtp-postfix.js';
+
+const DOMAIN = 'bench.test';
+const USER = `sender@${DOMAIN}`;
+const PASS = 'bench-password-1';
+
+interface Args {
+  messages: number;
+  connections: number[];
+  rounds: number;
+  peer: 'postfix' | null;
+}
+
+function parseArgs(argv: string[]): Args {
+  const get = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  return {
+    messages: Number(get('--messages') ?? 1000),
+    connections: (get('--connections') ?? '1,8').split(',').map(Number),
+    rounds: Number(get('--rounds') ?? 1),
+    peer: get('--peer') === 'postfix' ? 'postfix' : null,
+  };
+}
+
+async function waitForPort(port: number, child: ChildProcess | null, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child && child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    const ok = await new Promise<boolean>((r) => {
+      const s = net.connect({ port, host: '127.0.0.1' }, () => {
+        s.destroy();
+        r(true);
+      });
+      s.once('error', () => r(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} did not open`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** ≈10 KB MIME messages from our user, every tenth with a 100 KB attachment. */
+function workload(n: number): Buffer[] {
+  return Array.from({ length: n }, (_, i) => {
+    const m = multipartMessage({ to: `r${i % 50}@remote.test`, id: `bench-${i}`, textBytes: 9000, attachmentBytes: i % 10 === 9 ? 100 * 1024 : 0 });
+    return Buffer.from(m.toString('latin1').replace(/^From: .*$/m, `From: Bench <${USER}>`), 'latin1');
+  });
+}
+
+interface Result {
+  k: number;
+  rate: number;
+  p50: number;
+  p99: number;
+  relayedAfter: number;
+}
+
+async function run(port: number, auth: boolean, msgs: Buffer[], k: number, sink: Sink): Promise<Result> {
+  sink.reset();
+  const conns = await Promise.all(Array.from({ length: k }, () => BenchSmtpConnection.open({ port, ...(auth ? { user: USER, pass: PASS } : {}) })));
+  const latencies: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    conns.map(async (c) => {
+      for (;;) {
+        const i = next++;
+        if (i >= msgs.length) return;
+        latencies.push(await c.send(USER, [`r${i % 50}@remote.test`], msgs[i]!));
+      }
+    }),
+  );
+  const accepted = performance.now();
+  const last = await sink.waitFor(msgs.length);
+  for (const c of conns) c.close();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!;
+  return { k, rate: msgs.length / ((accepted - t0) / 1000), p50: pct(0.5), p99: pct(0.99), relayedAfter: (Math.max(last, accepted) - t0) / 1000 };
+}
+
+async function startOurs(root: string, sinkPort: number): Promise<{ port: number; stop: () => Promise<void> }> {
+  const dataDir = join(root, 'ours');
+  const port = await freePort();
+  const directory = await openSqliteDirectory({ path: join(dataDir, 'directory.sqlite') });
+  await directory.addDomain(DOMAIN);
+  await directory.addUser(USER, PASS, { quotaMb: 0 });
+  await directory.close();
+  await generateDkimKey(join(dataDir, 'dkim'), DOMAIN, 'rsa1', 'rsa');
+  await generateDkimKey(join(dataDir, 'dkim'), DOMAIN, 'ed1', 'ed25519');
+  const cfg = join(root, 'ours.yaml');
+  const off = (name: string) => `${name}:\n  starttls:\n    enabled: false\n  tls:\n    enabled: false\n`;
+  await writeFile(
+    cfg,
+    [
+      `dataDir: ${dataDir}`,
+      'hostname: bench.local',
+      'log:\n  level: warn',
+      `lmtp:\n  port: ${await freePort()}`,
+      off('imap'),
+      off('pop3'),
+      'http:\n  enabled: false',
+      `submission:\n  maxMessagesPerHour: 0\n  starttls:\n    port: ${port}\n  tls:\n    enabled: false`,
+      `relay:\n  host: 127.0.0.1\n  port: ${sinkPort}\n  password: bench\n  rejectUnauthorized: false\n  concurrency: 8`,
+      '',
+    ].join('\n'),
+  );
+  const main = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'main.js');
+  const child = spawn(process.execPath, [main, '--config', cfg], { stdio: ['ignore', 'inherit', 'inherit'] });
+  await waitForPort(port, child);
+  return {
+    port,
+    stop: () =>
+      new Promise<void>((r) => {
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+const fmt = (r: Result): string =>
+  `K=${r.k}: ${r.rate.toFixed(0).padStart(5)} msg/s accepted   p50 ${r.p50.toFixed(1).padStart(6)} ms   p99 ${r.p99.toFixed(1).padStart(6)} ms   all relayed after ${r.relayedAfter.toFixed(2)} s`;
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const root = await mkdtemp(join(tmpdir(), 'bench-smtp-'));
+  const msgs = workload(args.messages);
+  const bytes = msgs.reduce((a, m) => a + m.length, 0);
+  console.log(`workload: ${msgs.length} messages, ${(bytes / msgs.length / 1024).toFixed(1)} KiB average, ${args.rounds} round(s) per K`);
+  const stops: Array<() => Promise<void>> = [];
+  try {
+    const sinkOurs = await startSink();
+    stops.push(() => sinkOurs.close());
+    const ours = await startOurs(root, sinkOurs.port);
+    stops.push(ours.stop);
+    const targets: Array<{ name: string; port: number; auth: boolean; sink: Sink }> = [{ name: 'ours', port: ours.port, auth: true, sink: sinkOurs }];
+    if (args.peer === 'postfix') {
+      const sinkPf = await startSink();
+      stops.push(() => sinkPf.close());
+      const pfPort = await freePort();
+      const pf = await startPostfix(root, pfPort, sinkPf.port);
+      stops.push(pf.stop);
+      await waitForPort(pfPort, null);
+      targets.push({ name: 'postfix', port: pfPort, auth: false, sink: sinkPf });
+    }
+    for (const t of targets) await run(t.port, t.auth, msgs.slice(0, 50), 2, t.sink); // warm-up
+    for (const k of args.connections) {
+      const per = new Map<string, Result[]>(targets.map((t) => [t.name, []]));
+      for (let round = 0; round < args.rounds; round++) {
+        for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
+          const r = await run(t.port, t.auth, msgs, k, t.sink);
+          per.get(t.name)!.push(r);
+          console.log(`${t.name.padEnd(8)} round ${round + 1}  ${fmt(r)}`);
+        }
+      }
+      const med = (rs: Result[]) => [...rs].sort((a, b) => a.rate - b.rate)[Math.floor(rs.length / 2)]!;
+      const o = med(per.get('ours')!);
+      const p = per.get('postfix');
+      console.log(`K=${k} median: ours ${o.rate.toFixed(0)} msg/s` + (p?.length ? `, postfix ${med(p).rate.toFixed(0)} msg/s, ratio ${(o.rate / med(p).rate).toFixed(2)}` : ''));
+    }
+  } finally {
+    for (const s of stops.reverse()) await s().catch((err: unknown) => console.error(err));
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+await main();
