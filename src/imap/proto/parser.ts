@@ -110,14 +110,45 @@ function parseRename(c: Cursor): Command {
   return { name: 'RENAME', from, to };
 }
 
+/** Options of LIST-EXTENDED syntax: atoms only (STATUS (...) of LIST-STATUS is not offered). */
+function listOptions(c: Cursor, what: string): string[] {
+  const item = (): string => {
+    const opt = c.keyword(`a ${what}`);
+    if (opt === 'STATUS' || c.peek() === 0x28) c.fail(`Unsupported LIST option ${clip(opt)}`);
+    return opt;
+  };
+  return c.list(item, true, `a list of ${what}s`);
+}
+
+/**
+ * list = "LIST" [SP list-select-opts] SP mailbox SP list-mailbox [SP "RETURN" SP list-return-opts]
+ * (RFC 5258 3). The extended forms are accepted for LIST only: MailKit sends
+ * `LIST (SPECIAL-USE) "" "*"` to any server announcing SPECIAL-USE (RFC 6154 5.1), and a
+ * BAD there would hide every special-use folder. A list of patterns is not accepted.
+ */
 function parseList(name: 'LIST' | 'LSUB'): Parse {
   return (c) => {
     c.sp();
+    let selectOptions: string[] | undefined;
+    if (name === 'LIST' && c.peek() === 0x28) {
+      selectOptions = listOptions(c, 'selection option');
+      c.sp();
+    }
     const reference = parseListReference(c);
     c.sp();
+    if (c.peek() === 0x28) c.fail('Lists of mailbox patterns are not supported');
     const pattern = parseListPattern(c);
+    let returnOptions: string[] | undefined;
+    if (name === 'LIST' && c.maybeSp()) {
+      if (c.keyword('RETURN') !== 'RETURN') c.fail('Expected RETURN');
+      c.sp();
+      returnOptions = listOptions(c, 'return option');
+    }
     c.end();
-    return { name, reference, pattern };
+    const cmd: Command = { name, reference, pattern };
+    if (selectOptions) cmd.selectOptions = selectOptions;
+    if (returnOptions) cmd.returnOptions = returnOptions;
+    return cmd;
   };
 }
 

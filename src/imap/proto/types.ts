@@ -77,7 +77,15 @@ export type Command =
   | { name: 'RENAME'; from: string; to: string }
   | { name: 'SUBSCRIBE' | 'UNSUBSCRIBE'; mailbox: string }
   /** `reference` and `pattern` as given; patterns keep `*` and `%`. */
-  | { name: 'LIST' | 'LSUB'; reference: string; pattern: string }
+  | {
+      name: 'LIST' | 'LSUB';
+      reference: string;
+      pattern: string;
+      /** LIST only, RFC 5258 syntax: `LIST (SPECIAL-USE) "" *` (sent by MailKit on seeing SPECIAL-USE, RFC 6154 5.1); upper-cased. */
+      selectOptions?: string[];
+      /** LIST only: `RETURN (SPECIAL-USE CHILDREN)` (RFC 5258 3, RFC 6154 5.1); upper-cased. */
+      returnOptions?: string[];
+    }
   | { name: 'NAMESPACE' }
   | { name: 'STATUS'; mailbox: string; items: StatusItem[] }
   | {
