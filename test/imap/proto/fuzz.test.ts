@@ -139,6 +139,24 @@ describe('receiver + parser fuzz', () => {
     expect(events).toBeGreaterThan(2000); // the corpus does produce events, not just silence
   });
 
+  it('token soup: random command words and grammar tokens reach deep parser paths without a throw', () => {
+    const words = ['FETCH', 'UID', 'SEARCH', 'STORE', 'APPEND', 'LIST', 'STATUS', 'ID', 'LOGIN', 'AUTHENTICATE', 'ENABLE', 'COPY', 'MOVE', 'SELECT', 'RENAME'];
+    const toks = [
+      'BODY[', 'BODY.PEEK[', 'BINARY[', 'BINARY.SIZE[', ']', '<', '>', '.', '0', '1', '4294967295', '4294967296', '*', ':', ',', '(', ')', 'HEADER',
+      'HEADER.FIELDS', 'HEADER.FIELDS.NOT', 'MIME', 'TEXT', 'NOT', 'OR', 'CHARSET', 'UTF-8', 'FROM', 'SINCE', '1-Jan-2020', 'FLAGS', '+FLAGS.SILENT',
+      '\\Seen', '\\', 'NIL', '""', '"a\\"b"', '{3+}\r\nabc', '{0}\r\n', '~{1}\r\nx', 'RETURN', 'SPECIAL-USE', '%', '&-', '&Jjo-', 'INBOX',
+      '" 7-Jul-1996 02:44:25 -0700"', 'ALL', 'FAST', 'UNSEEN', 'LARGER', '$', '=', 'AGJvYg==', ' ', '  ',
+    ];
+    for (let seed = 1; seed <= 3000; seed++) {
+      const r = rng(seed + 100000);
+      let line = `t${seed} ${words[Math.floor(r() * words.length)]}`;
+      const n = Math.floor(r() * 14);
+      for (let k = 0; k < n; k++) line += (r() < 0.6 ? ' ' : '') + toks[Math.floor(r() * toks.length)];
+      const events = run(Buffer.from(`${line}\r\n`, 'latin1'), () => 1 << 16);
+      if (events.length === 0 && !/\{\d+\+?\}\r\n$|~\{\d+\}\r\n$/.test(line)) throw new Error(`no event for ${JSON.stringify(line)}`);
+    }
+  });
+
   it('a long stream without line ends stays within the line cap', () => {
     const r = new Receiver(LIMITS);
     const chunk = Buffer.alloc(4096, 0x41);
