@@ -68,6 +68,9 @@ export type SessionState =
   | { kind: 'selected'; user: UserRecord; mailUser: MailUser; sel: Selected }
   | { kind: 'logout' };
 
+/** Requests queued (pipelined) before the session stops reading input. */
+const MAX_QUEUED = 64;
+
 /** Commands after which the receiver pauses (see src/imap/proto/receiver.ts). */
 const PAUSING = new Set(['IDLE', 'AUTHENTICATE', 'STARTTLS']);
 
@@ -224,16 +227,33 @@ export class ImapSession {
     });
   }
 
-  /** Stop reading while too much output waits: bounded memory for a client that does not read. */
+  /**
+   * Stop reading while commands pile up or output waits: a client that floods commands
+   * without reading replies fills its own send buffer, not our memory. Input resumes when
+   * the queue has drained and the socket has caught up (see pump()).
+   */
   private throttleInput(): void {
-    if (this.socket.writableLength > this.deps.limits.outputBufferBytes && !this.socket.isPaused()) {
+    if (this.inputPaused || this.closed) return;
+    if (this.queue.length >= MAX_QUEUED || this.socket.writableLength > this.deps.limits.outputBufferBytes) {
+      this.inputPaused = true;
       this.socket.pause();
-      this.log.debug({ buffered: this.socket.writableLength }, 'output backlog; input paused');
-      this.socket.once('drain', () => {
-        if (!this.closed) this.socket.resume();
-      });
+      // One info line per session; later pauses of the same client only at debug.
+      const fields = { queued: this.queue.length, buffered: this.socket.writableLength };
+      if (this.pausedBefore) this.log.debug(fields, 'output backlog; input paused');
+      else this.log.info(fields, 'output backlog; input paused');
+      this.pausedBefore = true;
     }
   }
+
+  private maybeResumeInput(): void {
+    if (!this.inputPaused || this.closed) return;
+    if (this.queue.length < MAX_QUEUED / 2 && this.socket.writableLength <= this.deps.limits.outputBufferBytes) {
+      this.inputPaused = false;
+      this.socket.resume();
+    }
+  }
+  private inputPaused = false;
+  private pausedBefore = false;
 
   // ---- command loop ----------------------------------------------------------------------
 
@@ -248,6 +268,7 @@ export class ImapSession {
         }
         const req = this.queue.shift()!;
         await this.run(req);
+        this.maybeResumeInput();
         // A paused command has finished without taking its raw line (refused, or done): go on.
         if (!this.closed && this.held && this.queue.length === 0) {
           this.release();
@@ -257,6 +278,8 @@ export class ImapSession {
     } finally {
       this.running = false;
     }
+    this.maybeResumeInput();
+    if (this.inputPaused && !this.closed) this.socket.once('drain', () => this.maybeResumeInput());
   }
 
   private async run(req: Request): Promise<void> {
