@@ -7,31 +7,28 @@ export function messageEnd(m: MimePart): number {
 }
 
 /** The part a dotted number names, following RFC 3501 6.4.5: numbers index a multipart's
- *  children; a non-multipart message has one part, 1, its body; after a message/rfc822 part
- *  the numbers continue inside the encapsulated message. Null when it does not exist. */
+ *  children; a part that is not a multipart has one part, 1, itself (its body), which is how
+ *  a non-multipart message's "1" is its body (Dovecot extends that to every leaf: "3.1" is
+ *  part 3, but "3.1.1" does not exist); after a message/rfc822 part the numbers continue inside the encapsulated
+ *  message. Null when it does not exist. */
 export function findPart(root: MimePart, path: number[]): MimePart | null {
-  let ctx: MimePart = root; // a message (root or encapsulated) or a multipart
-  let isMessage = true;
-  let found: MimePart = root;
+  let cur: MimePart = root;
+  let self = false; // the last step was a leaf's "1": that part has no parts of its own
   for (let i = 0; i < path.length; i++) {
     const k = path[i]!;
-    if (ctx.contentType.type === 'multipart') {
-      const c = ctx.children[k - 1];
-      if (!c || k < 1) return null;
-      found = c;
-    } else if (isMessage && k === 1) {
-      found = ctx;
-    } else return null;
-    if (i === path.length - 1) break;
-    if (found.message) {
-      ctx = found.message;
-      isMessage = true;
-    } else if (found.contentType.type === 'multipart' && found !== ctx) {
-      ctx = found;
-      isMessage = false;
-    } else return null;
+    if (cur.contentType.type === 'multipart') {
+      const c = k >= 1 ? cur.children[k - 1] : undefined;
+      if (!c) return null;
+      cur = c;
+      self = false;
+    } else if (k !== 1 || self) return null;
+    else self = true;
+    if (i < path.length - 1 && cur.message) {
+      cur = cur.message;
+      self = false;
+    }
   }
-  return found;
+  return cur;
 }
 
 export function resolveSection(root: MimePart, spec: SectionSpec): SectionSource | null {

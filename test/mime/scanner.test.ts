@@ -110,7 +110,9 @@ describe('MimeScanner', () => {
     expect(findPart(root, [2, 1])?.contentType).toMatchObject({ type: 'text', subtype: 'plain' });
     expect(findPart(root, [2, 2, 1])?.contentType).toMatchObject({ type: 'text', subtype: 'plain' });
     expect(findPart(root, [1, 2, 2])?.contentType).toMatchObject({ type: 'image', subtype: 'png' });
-    expect(findPart(root, [3, 1])).toBeNull();
+    expect(findPart(root, [3, 1])).toBe(findPart(root, [3])); // a leaf is its own part 1 (Dovecot)
+    expect(findPart(root, [3, 2])).toBeNull();
+    expect(findPart(root, [3, 1, 1])).toBeNull();
     expect(findPart(root, [0])).toBeNull();
     const simple = scanBuffer(fixtures.find((f) => f.name === 'simple-lf.eml')!.stored);
     expect(resolveSection(simple, { part: [1] })).toEqual({ kind: 'range', start: simple.bodyStart, length: simple.bodyLength });
