@@ -7,6 +7,7 @@ import type { MimePart } from '../../mime/types.js';
 import { ImapNo } from '../errors.js';
 import { sortFlags } from '../mailbox-view.js';
 import type { MessageLoader } from '../fetch.js';
+import { matchSearch } from '../search.js';
 import type { Command } from '../proto/types.js';
 import type { ImapSession } from '../session.js';
 
@@ -21,8 +22,6 @@ export async function search(s: ImapSession, cmd: Of<'SEARCH'>): Promise<string>
   if (cmd.charset !== undefined && !CHARSETS.has(cmd.charset.toUpperCase())) {
     throw new ImapNo('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
   }
-  // Loaded on first use: the matcher module lands separately (MIME engineer).
-  const { matchSearch } = await import('../search.js');
   const view = sel.view;
   const all = view.all();
   const ctx = { maxSeq: all.length, maxUid: all.at(-1)?.uid ?? 0 };
