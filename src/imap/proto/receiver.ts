@@ -165,10 +165,13 @@ export class Receiver {
       // Keep only the first bytes (tag) and from now on only the last bytes (literal announcement).
       this.overlong = true;
       // 80 > the longest tag readTag() accepts, so a cut-off tag is not taken for a whole one.
-      const all = Buffer.concat([...this.lineParts, piece.subarray(0, 80)]);
+      // The tail must also cover bytes before this piece: the line may end right after it.
+      const all = Buffer.concat([...this.lineParts, piece]);
       this.head = Buffer.from(all.subarray(0, 80));
+      this.tail = Buffer.from(all.subarray(Math.max(0, all.length - TAIL_BYTES)));
       this.lineParts = [];
       this.lineLen = 0;
+      return;
     }
     const t = Buffer.concat([this.tail, piece.subarray(Math.max(0, piece.length - TAIL_BYTES))]);
     this.tail = Buffer.from(t.subarray(Math.max(0, t.length - TAIL_BYTES)));
@@ -214,6 +217,14 @@ export class Receiver {
     }
 
     const marker = literalMarkerAt(line);
+    if (!marker && overlong && /[0-9]\+?\}$/.test(line.toString('latin1'))) {
+      // An announcement whose digits (leading zeros, say) outran the kept tail: its size is
+      // unknown, so its bytes cannot be skipped safely. End the connection instead.
+      req.error = { code: 'TOOBIG', text: 'Literal too large' };
+      this.emitError(events, true);
+      this.mode = 'dead';
+      return;
+    }
     if (!marker) {
       this.finishRequest(events);
       return;

@@ -63,7 +63,7 @@ export function literalMarkerAt(line: Buffer): LiteralMarker | null {
   const digitsEnd = i + 1;
   while (i >= 0 && line[i]! >= 0x30 && line[i]! <= 0x39) i--;
   if (i + 1 === digitsEnd || i < 0 || line[i] !== 0x7b) return null;
-  const digits = line.toString('latin1', i + 1, digitsEnd);
+  const digits = line.toString('latin1', i + 1, digitsEnd).replace(/^0+(?=\d)/, '');
   const size = digits.length > 15 ? Infinity : Number(digits);
   let start = i;
   const binary = i > 0 && line[i - 1] === 0x7e;

@@ -32,6 +32,19 @@ describe('Receiver', () => {
     const smuggled = 'b LOGOUT\r\nc CREATE x'; // 20 bytes that must never run
     const input = `a LOGIN ${'x'.repeat(500)} {20+}\r\n${smuggled}\r\nd NOOP\r\n`;
     expect(replay(input, SMALL)).toEqual([tooBig('a', 'Command line too long'), noop('d')]);
+    // The limit is crossed within the announcement itself: at some chunk sizes the crossing
+    // piece holds only its last bytes (a fuzz finding).
+    const near = `a LOGIN ${'x'.repeat(89)} {20+}\r\n${smuggled}\r\nd NOOP\r\n`;
+    expect(replay(near, SMALL)).toEqual([tooBig('a', 'Command line too long'), noop('d')]);
+  });
+
+  it('an overlong line whose literal announcement cannot be read whole is fatal, not run', () => {
+    const input = `a LOGIN ${'x'.repeat(500)} {${'0'.repeat(40)}10+}\r\nb LOGOUT\r\n\r\nc NOOP\r\n`;
+    expect(replay(input, SMALL)).toEqual([tooBig('a', 'Literal too large', true)]);
+    // Leading zeros in a line within limits are just a number.
+    expect(replay(`a LOGIN {${'0'.repeat(40)}3+}\r\nbob pw\r\n`, SMALL)).toEqual([
+      { type: 'request', request: { tag: 'a', ok: true, command: { name: 'LOGIN', username: 'bob', password: 'pw' } } },
+    ]);
   });
 
   it('a synchronising literal over the limit is refused before it is sent; no continuation', () => {
