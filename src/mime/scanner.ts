@@ -203,7 +203,7 @@ export class MimeScanner {
     let end = lineStart >= 2 ? lineStart - 2 : lineStart;
     let hdrEnd = end;
     if (inner.closed) end = Math.max(end, inner.epilogueStart); // the close delimiter keeps its CRLF
-    else if (inner.state === 'header' && inner.encapsulated) end = lineStart;
+    else if (inner.state === 'header' && inner.encapsulated && inner.part.headerStart < lineStart) end = lineStart;
     const lfs = end === lineStart ? this.lineIdx : this.lineIdx - 1;
     for (let n = this.cur; n !== mp; n = n.parent!) {
       this.close(n, end, lfs, hdrEnd);
@@ -229,7 +229,10 @@ export class MimeScanner {
     const p = n.part;
     if (n.state === 'header') {
       // The header never ended (truncated, or a boundary came first): no body.
-      const hEnd = Math.max(hdrEnd, p.headerStart);
+      // An empty part right before the boundary (two boundary lines in a row) sits at the
+      // end of its parent rather than past it.
+      if (hdrEnd < p.headerStart) p.headerStart = hdrEnd;
+      const hEnd = hdrEnd;
       p.headerLength = hEnd - p.headerStart;
       p.headerTerminated = false;
       this.startBody(n, hEnd);
@@ -246,8 +249,9 @@ export class MimeScanner {
     if (end < p.bodyStart) {
       // A boundary right after the header's empty line takes that line's CRLF (Dovecot):
       // the header loses it and the body is empty.
-      p.headerLength = Math.max(0, end - p.headerStart);
-      p.bodyStart = Math.max(end, p.headerStart);
+      if (end < p.headerStart) p.headerStart = end;
+      p.headerLength = end - p.headerStart;
+      p.bodyStart = end;
       p.bodyLength = 0;
       p.bodyLines = 0;
       return;
