@@ -15,6 +15,7 @@ import { toHttpError, type HttpError } from './errors.js';
 import { Router, type RequestContext } from './router.js';
 import type { HttpDeps } from './deps.js';
 import { registerHealthRoutes } from './health.js';
+import { createOutbound } from './outbound.js';
 import { registerIngestRoutes } from './ingest.js';
 import { registerApiRoutes } from './api/routes.js';
 import { registerUiRoutes, renderErrorPage } from './ui/routes.js';
@@ -32,16 +33,17 @@ export function createHttpService(deps: HttpDeps): Service & { close(): Promise<
   const log = deps.logger.child({ svc: 'http' });
   const allowed = createAddressFilter(cfg.allow);
   const router = new Router();
+  const outbound = createOutbound(deps.config);
   const snapshotListeners = registerHealthRoutes(router, {
     directory: deps.directory,
     mailRoot: deps.config.mailRoot,
     services: deps.services,
-    extraChecks: deps.readinessChecks,
+    extraChecks: () => [...deps.readinessChecks(), outbound.readiness()],
   });
   const closers: Array<() => Promise<void> | void> = [];
   closers.push(registerIngestRoutes(router, deps));
-  registerApiRoutes(router, deps);
-  closers.push(registerUiRoutes(router, deps));
+  registerApiRoutes(router, deps, outbound);
+  closers.push(registerUiRoutes(router, deps, outbound));
 
   let inFlight = 0;
   let idle: (() => void) | null = null;

@@ -94,6 +94,11 @@ describe.skipIf(!haveChromium)('admin web UI in Chromium', () => {
     expect(dns).toContain('shop.example. 3600 IN MX 10 mx.test.example.');
     expect(dns).toContain('shop.example. 3600 IN TXT "v=spf1 include:sendgrid.net ~all"');
     expect(dns).toContain('_dmarc.shop.example. 3600 IN TXT "v=DMARC1; p=quarantine; rua=mailto:postmaster@shop.example"');
+    // A DKIM key: generated here, its record joins the list.
+    await page.selectOption('#add-dkim select[name=type]', 'ed25519');
+    await page.click('#add-dkim button');
+    expect(await flash()).toMatch(/^Generated the ed25519 DKIM key ed\d{6}\./);
+    expect(await page.locator('#dns').innerText()).toMatch(/ed\d{6}\._domainkey\.shop\.example\. 3600 IN TXT "v=DKIM1; k=ed25519; p=/);
     await page.click('button[data-copy=rec-1]');
     await expect.poll(() => page.locator('button[data-copy=rec-1]').innerText()).toBe('Copied');
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('shop.example. 3600 IN TXT "v=spf1 include:sendgrid.net ~all"');
@@ -122,6 +127,9 @@ describe.skipIf(!haveChromium)('admin web UI in Chromium', () => {
     await page.fill('#add-user input[name=password]', 'x');
     await page.click('#add-user button');
     expect(await flash()).toBe('user anna@shop.example already exists');
+
+    await page.click('a[href="/admin/queue"]');
+    expect(await page.locator('#queue-empty').innerText()).toMatch(/The queue is empty/);
 
     await page.click('#sign-out');
     await page.waitForURL(`${base}/admin/login`);

@@ -112,6 +112,22 @@ export function openApiDocument(): Record<string, unknown> {
         parameters: [pathParam('name', 'domain name')],
         get: admin('DNS records to publish (MX, SPF, DKIM, DMARC)', { '200': ok('{ records: [{ type, name, value, note, zone }] }') }),
       },
+      '/api/v1/domains/{name}/dkim': {
+        parameters: [pathParam('name', 'domain name')],
+        get: admin('DKIM keys of the domain (selector, type, signing or not, TXT value)', { '200': ok('{ keys: [{ selector, type, active, txt }] }') }),
+        post: admin('Generate a DKIM key (refuses an existing selector)', { '201': ok('{ selector, type, txt, name }') }, { requestBody: jsonBody(S.generateDkim) }),
+      },
+      '/api/v1/queue': { get: admin('Messages in the outbound queue with each recipient\'s state', { '200': ok('{ messages: QueueMessage[] }') }) },
+      '/api/v1/queue/retry': { post: admin('Retry every deferred recipient at the next scan', { '200': ok('{ retried: n }') }) },
+      '/api/v1/queue/{id}': {
+        parameters: [pathParam('id', 'queue id')],
+        get: admin('One queued message', { '200': ok('QueueMessage') }),
+        delete: admin('Remove a message without delivery or bounce', { '204': ok('Removed') }),
+      },
+      '/api/v1/queue/{id}/retry': {
+        parameters: [pathParam('id', 'queue id')],
+        post: admin('Retry this message at the next scan', { '200': ok('{ retried: 1 }') }),
+      },
       '/api/v1/users': {
         get: admin('List users', { '200': ok('{ users: User[] }') }, { parameters: [domainQuery] }),
         post: admin('Add a user (and its Maildir)', { '201': ok('The new user', 'User') }, { requestBody: jsonBody(S.createUser) }),

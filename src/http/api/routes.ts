@@ -13,6 +13,7 @@ import { createAdminAuth } from '../auth.js';
 import { openApiDocument } from './openapi.js';
 import { registerPasswordRoute } from './password.js';
 import * as S from './schemas.js';
+import type { Outbound } from '../outbound.js';
 
 export const domainJson = (d: DomainRecord) => ({ name: d.name, active: d.active, createdAt: d.createdAt.toISOString() });
 export const aliasJson = (a: AliasRecord) => ({ source: a.source, destinations: a.destinations });
@@ -35,7 +36,7 @@ export function canToggleDomains(d: Directory): d is Directory & { setDomainActi
   return typeof (d as { setDomainActive?: unknown }).setDomainActive === 'function';
 }
 
-export function registerApiRoutes(router: Router, deps: HttpDeps): void {
+export function registerApiRoutes(router: Router, deps: HttpDeps, outbound: Outbound): void {
   const { directory, store } = deps;
   const auth = createAdminAuth(deps);
   const limit = deps.config.http.maxJsonBytes;
@@ -94,7 +95,7 @@ export function registerApiRoutes(router: Router, deps: HttpDeps): void {
     '/api/v1/domains/:name/dns',
     admin(async (ctx) => {
       const d = await domainParam(ctx);
-      const records = dnsRecords(d.name, deps.config.hostname);
+      const records = dnsRecords(d.name, deps.config.hostname, (await outbound.dkimKeys(d.name)).filter((k) => k.active));
       sendJson(ctx.res, 200, { records: records.map((r) => ({ ...r, zone: zoneLine(r) })) });
     }),
   );
@@ -175,6 +176,44 @@ export function registerApiRoutes(router: Router, deps: HttpDeps): void {
       ctx.res.writeHead(204).end();
     }),
   );
+
+  // DKIM keys (src/relay/dkim-keys.ts): files under dkim.keyDir, signing picks them up.
+  router.get(
+    '/api/v1/domains/:name/dkim',
+    admin(async (ctx) => {
+      const d = await domainParam(ctx);
+      sendJson(ctx.res, 200, { keys: await outbound.dkimKeys(d.name) });
+    }),
+  );
+  router.post(
+    '/api/v1/domains/:name/dkim',
+    admin(async (ctx) => {
+      const d = await domainParam(ctx);
+      const body = await readJson(ctx.req, S.generateDkim, limit);
+      const key = await outbound.generateDkim(d.name, body.type ?? 'rsa', body.selector);
+      ctx.log.info({ domain: d.name, selector: key.selector, type: key.type }, 'dkim key generated');
+      sendJson(ctx.res, 201, { ...key, name: `${key.selector}._domainkey.${d.name}.` });
+    }),
+  );
+
+  // The outbound queue (src/relay/queue-store.ts).
+  router.get('/api/v1/queue', admin(async ({ res }) => sendJson(res, 200, { messages: await outbound.list() })));
+  router.post('/api/v1/queue/retry', admin(async ({ res, log }) => {
+    const n = await outbound.retry();
+    log.info({ messages: n }, 'queue retry (all)');
+    sendJson(res, 200, { retried: n });
+  }));
+  router.get('/api/v1/queue/:id', admin(async (ctx) => sendJson(ctx.res, 200, await outbound.show(ctx.params.id!))));
+  router.post('/api/v1/queue/:id/retry', admin(async (ctx) => {
+    const n = await outbound.retry(ctx.params.id!);
+    ctx.log.info({ id: ctx.params.id }, 'queue retry');
+    sendJson(ctx.res, 200, { retried: n });
+  }));
+  router.delete('/api/v1/queue/:id', admin(async (ctx) => {
+    await outbound.remove(ctx.params.id!);
+    ctx.log.info({ id: ctx.params.id }, 'queue message deleted');
+    ctx.res.writeHead(204).end();
+  }));
 
   registerPasswordRoute(router, deps);
 }

@@ -24,3 +24,7 @@ export const createAlias = z.strictObject({
   destinations: z.array(address).min(1).max(100),
 });
 export const changeOwnPassword = z.strictObject({ user: address, curpass: password, newpass: password });
+export const generateDkim = z.strictObject({
+  type: z.enum(['rsa', 'ed25519']).optional().describe('rsa (2048 bit, default) or ed25519'),
+  selector: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i).optional().describe('default: rsaYYYYMM or edYYYYMM'),
+});

@@ -17,7 +17,7 @@ th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #eceef2;vertica
 form.inline{display:inline}
 form.row{display:flex;flex-wrap:wrap;gap:.6em;align-items:end;margin-top:.8em}
 label{display:flex;flex-direction:column;font-size:.85em;gap:.2em}
-input{font:inherit;padding:.3em .45em;border:1px solid #b9c0cc;border-radius:4px}
+input,select{font:inherit;padding:.3em .45em;border:1px solid #b9c0cc;border-radius:4px}
 button{font:inherit;padding:.3em .8em;border-radius:4px;border:1px solid #3a5a8c;background:#3a6fc4;color:#fff;cursor:pointer}
 button.danger{background:#b8382f;border-color:#8e241d}
 button.plain{background:#fff;color:#24324a;border-color:#b9c0cc}

@@ -3,6 +3,7 @@ import type { AliasRecord, DomainRecord, UserRecord } from '../../directory/type
 import type { QuotaUsage } from '../../maildir/types.js';
 import { zoneLine, type DnsRecord } from '../dns-records.js';
 import { csrfField, html, type Raw } from './html.js';
+import type { QueueMessageJson } from '../outbound.js';
 
 const MB = 1024 * 1024;
 
@@ -39,6 +40,7 @@ export interface DomainView {
   users: Array<{ user: UserRecord; usage: QuotaUsage | null }>;
   aliases: AliasRecord[];
   dns: DnsRecord[];
+  dkim: Array<{ selector: string; type: string; active: boolean }>;
 }
 
 export function domainPage(csrf: string, v: DomainView): Raw {
@@ -72,7 +74,13 @@ export function domainPage(csrf: string, v: DomainView): Raw {
 <button type="submit">Add alias</button></form></section>
 <section><h2>DNS records to publish for ${d}</h2>
 <table id="dns"><tbody>${dns}</tbody></table>
-<p class="muted">DKIM appears here once a key is generated for the domain.</p></section>
+</section>
+<section><h2>DKIM keys</h2>
+${v.dkim.length === 0 ? html`<p class="muted">No DKIM key yet: outgoing mail from ${d} is not signed. Generate one, then publish its record above.</p>` : ''}
+<table id="dkim"><tbody>${v.dkim.map((k) => html`<tr><td>${k.selector}</td><td>${k.type}</td><td>${k.active ? 'signing' : 'not signing (a newer or configured selector of this type is used)'}</td></tr>`)}</tbody></table>
+<form method="post" action="/admin/domains/${enc}/dkim" class="row" id="add-dkim">${csrfField(csrf)}
+<label>Key type<select name="type"><option value="rsa">RSA 2048</option><option value="ed25519">Ed25519</option></select></label>
+<label>Selector (optional)<input name="selector" placeholder="rsaYYYYMM"></label><button type="submit">Generate DKIM key</button></form></section>
 <section><h2>Domain</h2>
 <form method="post" action="/admin/domains/${enc}/active" class="inline">${csrfField(csrf)}<input type="hidden" name="active" value="${v.domain.active ? '0' : '1'}">
 <button type="submit" class="plain">${v.domain.active ? 'Disable mail for this domain' : 'Enable mail for this domain'}</button></form>
@@ -95,6 +103,14 @@ export function userPage(csrf: string, u: UserRecord, usage: QuotaUsage | null):
 <p class="muted">Deleting a user keeps their Maildir on disk.</p></section>`;
 }
 
-export function queuePage(): Raw {
-  return html`<section><h2>Outbound queue</h2><p class="muted">The outbound queue is not shown here yet; use the CLI meanwhile.</p></section>`;
+export function queuePage(csrf: string, messages: QueueMessageJson[]): Raw {
+  const rows = messages.map(
+    (m) => html`<tr><td><code>${m.id}</code></td><td>${m.createdAt.replace('T', ' ').slice(0, 19)}</td><td>&lt;${m.mailFrom}&gt;</td>
+<td>${m.recipients.map((r) => html`<div>${r.address}: ${r.status} (${r.attempts} attempts)${r.lastReply ? html` <span class="muted">${r.lastReply}</span>` : ''}</div>`)}</td>
+<td><form method="post" action="/admin/queue/retry" class="inline">${csrfField(csrf)}<input type="hidden" name="id" value="${m.id}"><button type="submit" class="plain">Retry</button></form>
+<form method="post" action="/admin/queue/delete" class="inline" data-confirm="Delete ${m.id} without delivering it?">${csrfField(csrf)}<input type="hidden" name="id" value="${m.id}"><button type="submit" class="danger">Delete</button></form></td></tr>`,
+  );
+  return html`<section><h2>Outbound queue</h2>
+${messages.length === 0 ? html`<p class="muted" id="queue-empty">The queue is empty: every message has been delivered or bounced.</p>` : html`<table id="queue"><thead><tr><th>ID</th><th>Arrived (UTC)</th><th>From</th><th>Recipients</th><th></th></tr></thead><tbody>${rows}</tbody></table>
+<form method="post" action="/admin/queue/retry" class="row">${csrfField(csrf)}<button type="submit">Retry all now</button></form>`}</section>`;
 }

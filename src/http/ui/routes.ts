@@ -14,12 +14,13 @@ import { dnsRecords } from '../dns-records.js';
 import { HttpError } from '../errors.js';
 import type { RequestContext, Router } from '../router.js';
 import { canToggleDomains } from '../api/routes.js';
+import type { Outbound } from '../outbound.js';
 import { APP_CSS, APP_JS, BAR_CSS, CSP } from './assets.js';
 import { html, page, type PageOptions, type Raw } from './html.js';
 import { domainPage, domainsPage, loginPage, queuePage, userPage } from './pages.js';
 import { csrfMatches, parseCookies, SessionStore, type Session } from './sessions.js';
 
-export function registerUiRoutes(router: Router, deps: HttpDeps): () => void {
+export function registerUiRoutes(router: Router, deps: HttpDeps, outbound: Outbound): () => void {
   const cfg = deps.config.http;
   const sessions = new SessionStore(cfg.sessionMinutes * 60_000);
   const auth = createAdminAuth(deps);
@@ -168,11 +169,13 @@ export function registerUiRoutes(router: Router, deps: HttpDeps): () => void {
     const domain = await directory.getDomain(ctx.params.name!);
     if (!domain) throw new HttpError(404, 'not-found', 'No such domain.');
     const users = await directory.listUsers(domain.name);
+    const dkim = await outbound.dkimKeys(domain.name);
     const view = {
       domain,
       users: await Promise.all(users.map(async (user) => ({ user, usage: await usage(user) }))),
       aliases: await directory.listAliases(domain.name),
-      dns: dnsRecords(domain.name, deps.config.hostname),
+      dns: dnsRecords(domain.name, deps.config.hostname, dkim.filter((k) => k.active)),
+      dkim,
     };
     return [domain.name, domainPage(s.csrf, view)];
   }));
@@ -182,7 +185,24 @@ export function registerUiRoutes(router: Router, deps: HttpDeps): () => void {
     return [u.address, userPage(s.csrf, u, await usage(u))];
   }));
 
-  router.get('/admin/queue', view(async () => ['Outbound queue', queuePage()]));
+  router.get('/admin/queue', view(async (_ctx, s) => ['Outbound queue', queuePage(s.csrf, await outbound.list())]));
+
+  router.post('/admin/queue/retry', action(async (_ctx, f) => {
+    const n = await outbound.retry(f.id || undefined);
+    return { to: '/admin/queue', ok: `${n} message(s) will be retried at the next queue scan.` };
+  }, () => '/admin/queue'));
+
+  router.post('/admin/queue/delete', action(async (_ctx, f) => {
+    await outbound.remove(f.id ?? '');
+    return { to: '/admin/queue', ok: `Deleted ${f.id} from the queue (no delivery, no bounce).` };
+  }, () => '/admin/queue'));
+
+  router.post('/admin/domains/:name/dkim', action(async (ctx, f) => {
+    const domain = await directory.getDomain(ctx.params.name!);
+    if (!domain) throw new HttpError(404, 'not-found', 'No such domain.');
+    const key = await outbound.generateDkim(domain.name, f.type === 'ed25519' ? 'ed25519' : 'rsa', f.selector?.trim() || undefined);
+    return { to: domainUrl(domain.name), ok: `Generated the ${key.type} DKIM key ${key.selector}. Publish its DNS record below.` };
+  }, (ctx) => domainUrl(ctx.params.name!)));
 
   router.post('/admin/domains', action(async (_ctx, f) => {
     const d = await directory.addDomain(f.name ?? '');
