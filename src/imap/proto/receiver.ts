@@ -180,8 +180,9 @@ export class Receiver {
   private lineDone(events: ReceiverEvent[]): void {
     let line = this.overlong ? this.tail : Buffer.concat(this.lineParts, this.lineLen);
     if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
-    const overlong = this.overlong;
-    const head = this.head;
+    // The +1 slack in appendLine is for the CR; a bare-LF line gets no extra byte.
+    const overlong = this.overlong || line.length > this.limits.maxLineBytes;
+    const head = this.head ?? line;
     this.lineParts = [];
     this.lineLen = 0;
     this.overlong = false;
@@ -198,7 +199,7 @@ export class Receiver {
     if (this.req === null && line.length === 0 && !overlong) return;
 
     if (this.req === null) {
-      const first = overlong ? head! : line;
+      const first = overlong ? head : line;
       const tag = readTag(first);
       const append = tag !== null && /^ APPEND /i.test(first.toString('latin1', tag.length, tag.length + 8));
       const maxLiteral = append ? this.limits.maxLiteralBytes : this.maxCommandLiteralBytes;

@@ -26,6 +26,8 @@ describe('Receiver', () => {
     const line = (n: number) => `a NOOP${' '.repeat(n - 6)}`;
     expect(replay(`${line(100)}\r\n`, SMALL)[0]).toMatchObject({ type: 'request', request: { ok: false } });
     expect(replay(`${line(101)}\r\n`, SMALL)).toEqual([tooBig('a', 'Command line too long')]);
+    expect(replay(`${line(100)}\n`, SMALL)[0]).toMatchObject({ type: 'request', request: { ok: false } });
+    expect(replay(`${line(101)}\n`, SMALL)).toEqual([tooBig('a', 'Command line too long')]);
   });
 
   it('an overlong line ending in a LITERAL+ announcement still has its literal consumed as data', () => {
