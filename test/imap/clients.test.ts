@@ -67,7 +67,7 @@ describe('imapflow', () => {
       expect(seen[2]!.subject).toBe('by append');
       const { content } = await client.download('3', undefined, { uid: true });
       const chunks: Buffer[] = [];
-      for await (const c of content) chunks.push(c as Buffer);
+      for await (const c of content!) chunks.push(c as Buffer);
       expect(Buffer.concat(chunks).toString()).toContain('body');
 
       await client.messageFlagsAdd('1', ['\\Seen', '$Work'], { uid: true });
