@@ -7,6 +7,8 @@ import { Receiver, type ReceiverEvent, type ReceiverLimits } from '../../../src/
 
 const LIMITS: ReceiverLimits = { maxLineBytes: 256, maxLiteralBytes: 512, maxArgs: 8 };
 const MAX_REQUEST = LIMITS.maxLiteralBytes + 4 * LIMITS.maxLineBytes;
+/** Seeds per run; raise it locally (IMAP_FUZZ_SEEDS=50000) for a longer hunt. */
+const SEEDS = Number(process.env.IMAP_FUZZ_SEEDS ?? 3000);
 
 function rng(seed: number): () => number {
   // mulberry32
@@ -121,7 +123,7 @@ function run(input: Buffer, chunkSizes: () => number): ReceiverEvent[] {
 describe('receiver + parser fuzz', () => {
   it('mutated commands and garbage: no exception, bounded memory, well-formed events, chunking-independent', () => {
     let events = 0;
-    for (let seed = 1; seed <= 3000; seed++) {
+    for (let seed = 1; seed <= SEEDS; seed++) {
       const r = rng(seed);
       const parts: Buffer[] = [];
       const n = 1 + Math.floor(r() * 4);
@@ -136,7 +138,7 @@ describe('receiver + parser fuzz', () => {
       if (!isDeepStrictEqual(chunked, whole)) expect(chunked, `seed ${seed}`).toEqual(whole);
       events += whole.length;
     }
-    expect(events).toBeGreaterThan(3000); // the corpus does produce events, not just silence
+    expect(events).toBeGreaterThan(SEEDS); // the corpus does produce events, not just silence
   });
 
   it('token soup: random command words and grammar tokens reach deep parser paths without a throw', () => {
@@ -147,7 +149,7 @@ describe('receiver + parser fuzz', () => {
       '\\Seen', '\\', 'NIL', '""', '"a\\"b"', '{3+}\r\nabc', '{0}\r\n', '~{1}\r\nx', 'RETURN', 'SPECIAL-USE', '%', '&-', '&Jjo-', 'INBOX',
       '" 7-Jul-1996 02:44:25 -0700"', 'ALL', 'FAST', 'UNSEEN', 'LARGER', '$', '=', 'AGJvYg==', ' ', '  ',
     ];
-    for (let seed = 1; seed <= 3000; seed++) {
+    for (let seed = 1; seed <= SEEDS; seed++) {
       const r = rng(seed + 100000);
       let line = `t${seed} ${words[Math.floor(r() * words.length)]}`;
       const n = Math.floor(r() * 14);
