@@ -4,7 +4,7 @@
 // Postfix would need Cyrus or Dovecot SASL for that): loopback clients are trusted through
 // mynetworks instead, which spares Postfix the AUTH exchange our daemon does.
 import { execFile } from 'node:child_process';
-import { chown, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
@@ -16,6 +16,8 @@ export async function startPostfix(root: string, port: number, sinkPort: number)
   const dir = join(root, 'postfix');
   const etc = join(dir, 'etc');
   await mkdir(etc, { recursive: true });
+  // Postfix's daemons run as the postfix user: they must be able to reach the queue (mkdtemp makes 0700).
+  await chmod(root, 0o755);
   const tls = await ensureSelfSigned(join(dir, 'tls'), 'bench-postfix.local', 'TLSv1.2', pino({ level: 'silent' }));
   await writeFile(join(etc, 'cert.pem'), tls.cert);
   await writeFile(join(etc, 'key.pem'), tls.key, { mode: 0o600 });
@@ -44,6 +46,7 @@ smtpd_tls_key_file = ${etc}/key.pem
 smtp_tls_security_level = encrypt
 message_size_limit = 26214400
 maillog_file = ${dir}/maillog
+maillog_file_prefixes = ${dir}
 biff = no
 smtpd_banner = $myhostname ESMTP
 default_destination_concurrency_limit = 20
@@ -73,11 +76,17 @@ postlog   unix-dgram n - n - 1 postlogd
   await writeFile(join(etc, 'main.cf'), main);
   await writeFile(join(etc, 'master.cf'), master);
   await mkdir(join(dir, 'data'), { recursive: true });
+  await mkdir(join(dir, 'spool'), { recursive: true });
   const { stdout: uid } = await run('id', ['-u', 'postfix']);
   const { stdout: gid } = await run('id', ['-g', 'postfix']);
   await chown(join(dir, 'data'), Number(uid), Number(gid));
   await run('postfix', ['-c', etc, 'check']).catch(() => undefined); // creates the queue directories
-  await run('postfix', ['-c', etc, 'start']);
+  try {
+    await run('postfix', ['-c', etc, 'start']);
+  } catch (err) {
+    const log = await readFile(join(dir, 'maillog'), 'utf8').catch(() => '');
+    throw new Error(`postfix did not start: ${log.split('\n').slice(-5).join('\n')}`, { cause: err });
+  }
   return {
     async stop() {
       await run('postfix', ['-c', etc, 'stop']).catch(() => undefined);

@@ -126,7 +126,8 @@ async function startOurs(root: string, sinkPort: number): Promise<{ port: number
     ].join('\n'),
   );
   const main = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'main.js');
-  const child = spawn(process.execPath, [main, '--config', cfg], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, main, '--config', cfg], { stdio: ['ignore', 'inherit', 'inherit'] });
   await waitForPort(port, child);
   return {
     port,

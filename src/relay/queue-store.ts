@@ -205,9 +205,11 @@ export class QueueStore {
     return { ...replay(env, records), journalBytes: bytes };
   }
 
-  async remove(id: string): Promise<void> {
+  /** `sync`: the removal itself is the record that the message is done, so make it durable. */
+  async remove(id: string, opts: { sync?: boolean } = {}): Promise<void> {
     await rm(this.msgPath(id), { force: true });
     await rm(this.logPath(id), { force: true });
+    if (opts.sync) await this.syncDir();
   }
 
   /** Bytes held by committed and incoming messages (for the spool quota). */

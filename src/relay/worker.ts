@@ -67,7 +67,18 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
   };
 
   const pending = (it: QueueItem) => it.rcpts.filter((r) => r.status === 'queued' || r.status === 'deferred');
-  const dueAt = (it: QueueItem): number => Math.min(...pending(it).map((r) => r.next), Infinity);
+  // Each item's next due time is cached: pump() and schedule() look at every item, and
+  // with a backlog of thousands that must be a number compare, not a pass over recipients.
+  const dueCache = new WeakMap<QueueItem, number>();
+  const dueAt = (it: QueueItem): number => {
+    let d = dueCache.get(it);
+    if (d === undefined) {
+      d = Infinity;
+      for (const r of it.rcpts) if ((r.status === 'queued' || r.status === 'deferred') && r.next < d) d = r.next;
+      dueCache.set(it, d);
+    }
+    return d;
+  };
 
   async function scan(): Promise<void> {
     lastScan = now();
@@ -171,8 +182,9 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
       };
       const replies = await opts.pipeline.deliver(inbound, message, qlog);
       const recs = local.map((rcpt, i) => outcome(rcpt, replies[i]!.code, `${replies[i]!.code} ${replies[i]!.enhanced} ${replies[i]!.text}`, false));
-      await opts.store.append(env.id, ...recs);
       records.push(...recs);
+      if (remote.length > 0 || !(await finishedClean(it, records, qlog))) await opts.store.append(env.id, ...recs);
+      else return;
     }
     if (remote.length > 0) {
       const rcpts = env.recipients.filter((r) => remote.includes(r.address));
@@ -181,14 +193,31 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
         const o = results.get(rcpt) ?? { code: 451, text: '4.3.0 no outcome' };
         return outcome(rcpt, o.code, o.text, true);
       });
-      // Recorded before anything else happens: a crash after this line repeats nothing.
-      await opts.store.append(env.id, ...recs);
       records.push(...recs);
+      // Recorded before anything else happens: a crash after this line repeats nothing.
+      if (!(await finishedClean(it, records, qlog))) await opts.store.append(env.id, ...recs);
+      else return;
     }
     for (const r of records) if (r.t === 'rcpt') qlog.info({ rcpt: r.rcpt, status: r.status, reply: r.reply, remote: r.remote }, `recipient ${r.status}`);
     const next = replay(env, [...(await opts.store.readJournal(env.id)).records]);
     Object.assign(it, next, { journalBytes: await opts.store.journalSize(env.id) });
+    dueCache.delete(it);
     await afterAttempt(it, qlog);
+  }
+
+  /**
+   * When this attempt delivered every recipient still open, the durable record of it is the
+   * message's removal (unlink + directory fsync): cheaper than a journal that would be
+   * deleted a moment later, and just as final after a crash.
+   */
+  async function finishedClean(it: QueueItem, records: JournalRecord[], qlog: Logger): Promise<boolean> {
+    const delivered = new Set(records.flatMap((r) => (r.t === 'rcpt' && r.status === 'delivered' ? [r.rcpt] : [])));
+    if (!it.rcpts.every((r) => r.status === 'delivered' || delivered.has(r.address))) return false;
+    await opts.store.remove(it.env.id, { sync: true });
+    items.delete(it.env.id);
+    for (const r of records) if (r.t === 'rcpt') qlog.info({ rcpt: r.rcpt, status: r.status, reply: r.reply, remote: r.remote }, `recipient ${r.status}`);
+    qlog.info({ delivered: it.rcpts.length, failed: 0 }, 'queue entry done');
+    return true;
   }
 
   const wants = (notify: string[] | undefined, what: 'FAILURE' | 'DELAY'): boolean =>
