@@ -47,6 +47,7 @@ export class MimeScanner {
   private prefixLen = 0;
   private lineRaw = 0; // stored bytes of the current partial line
   private lastCr = false; // last stored byte of the partial line is CR
+  private skipLine = false; // the current line's text is not needed
   private cur: Node;
   private readonly root: Node;
   private parts = 1;
@@ -89,6 +90,12 @@ export class MimeScanner {
   }
 
   private keep(b: Buffer): void {
+    // A body line that does not start with "-" cannot be a boundary: keep nothing of it
+    // (most of a large message is such lines).
+    if (this.cur.state === 'body' && (this.skipLine || (this.lineRaw === 0 && b[0] !== 0x2d))) {
+      this.skipLine = true;
+      return;
+    }
     const cap = this.cur.state === 'header' ? Math.max(LINE_PREFIX, MAX_HEADER_BYTES - this.cur.headerKept) : LINE_PREFIX;
     if (this.prefixLen >= cap) return;
     const take = b.length > cap - this.prefixLen ? b.subarray(0, cap - this.prefixLen) : b;
@@ -97,12 +104,13 @@ export class MimeScanner {
   }
 
   private takePrefix(stripCr: boolean): Buffer {
-    let b = this.prefix.length === 1 ? this.prefix[0]! : Buffer.concat(this.prefix);
+    let b = this.prefix.length === 1 ? this.prefix[0]! : this.prefix.length === 0 ? EMPTY : Buffer.concat(this.prefix);
     // The kept prefix may stop before the CR when the line was longer than the cap.
     if (stripCr && b.length === this.lineRaw && b.length > 0 && b[b.length - 1] === 0x0d) b = b.subarray(0, b.length - 1);
     this.prefix = [];
     this.prefixLen = 0;
     this.lineRaw = 0;
+    this.skipLine = false;
     this.lastCr = false;
     return b;
   }
@@ -293,6 +301,7 @@ function newNode(path: number[], parent: Node | null, depth: number, start: numb
 }
 
 const CRLF = Buffer.from('\r\n');
+const EMPTY = Buffer.alloc(0);
 
 /** Stored bytes → CRLF form (each LF not preceded by CR becomes CRLF), stateful across chunks. */
 export class CrlfEncoder {
