@@ -52,6 +52,7 @@ export class Pop3Session {
   private queue: ReceivedLine[] = [];
   private wake: (() => void) | null = null;
   private closed = false;
+  private finalized = false;
   private stopping = false;
   private badCommands = 0;
   private commandsBeforeLogin = 0;
@@ -392,6 +393,9 @@ export class Pop3Session {
       this.closed = true;
       this.wakeUp();
     }
+    // Runs once, from the socket's 'close' or the command loop's end, whichever is first.
+    if (this.finalized) return;
+    this.finalized = true;
     const st = this.state;
     if (st.kind === 'transaction') {
       // Dropped without QUIT: the marks are forgotten (RFC 1939 6).
@@ -400,10 +404,8 @@ export class Pop3Session {
       st.unsubscribe();
       st.release();
     }
-    if (st.kind !== 'closed') {
-      this.state = { kind: 'closed' };
-      this.log.info('disconnect');
-      this.resolveDone();
-    }
+    this.state = { kind: 'closed' };
+    this.log.info('disconnect');
+    this.resolveDone();
   }
 }
