@@ -109,13 +109,14 @@ function createListener(
     // The handshake counts against the idle timer too: a client that never sends a
     // ClientHello is dropped like any other silent one.
     session.attach(secure, idleMs);
+    let handshakeDone = false;
     secure.once('secure', () => {
-      session.secure = true;
+      handshakeDone = true;
       session.log.debug({ protocol: secure.getProtocol(), cipher: secure.getCipher()?.name }, 'tls established');
       void session.run(greeting).catch((err: unknown) => session.log.error({ err }, 'session crashed'));
     });
     secure.once('error', (err: Error) => {
-      if (!secure.encrypted || !session.secure) session.log.info({ reason: err.message }, 'tls handshake failed');
+      if (!handshakeDone) session.log.info({ reason: err.message }, 'tls handshake failed');
     });
   }
 

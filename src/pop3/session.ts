@@ -270,6 +270,9 @@ export class Pop3Session {
         resolve();
       });
       secure.once('close', () => resolve());
+      secure.once('error', (err: Error) => {
+        if (!this.secure) this.log.info({ reason: err.message }, 'tls handshake failed');
+      });
     });
     // RFC 2595 4: the client forgets what it learned before; so do we (a USER sent earlier).
     this.state = { kind: 'authorization' };

@@ -140,3 +140,46 @@ describe('POP3 limits', () => {
     expect(await c.cmd('QUIT')).toMatch(/^\+OK/);
   });
 });
+
+describe('POP3 stop and broken TLS', () => {
+  let srv: TestServer;
+  beforeAll(async () => {
+    srv = await setUp({});
+  });
+  afterAll(async () => srv?.stop());
+
+  it('survives a TLS handshake of garbage after STLS and on the TLS port', async () => {
+    const c = await greeted(srv.port('pop3'));
+    expect(await c.cmd('STLS')).toBe('+OK Begin TLS negotiation');
+    c.write('USER this is not a ClientHello\r\n');
+    expect(await c.line()).toBeNull();
+    const d = await Pop3Wire.connect(srv.port('pop3s')).catch(() => null); // plain TCP to the TLS port
+    expect(d).not.toBeNull();
+    d!.write('CAPA\r\n');
+    expect(await d!.line()).toBeNull();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(srv.logs.filter((l) => l.msg === 'tls handshake failed').map((l) => l.svc).sort()).toEqual(['pop3', 'pop3s']);
+    // Still serving.
+    const e = await greeted(srv.port('pop3s'), true);
+    expect(await e.cmd('QUIT')).toBe('+OK Logging out');
+  });
+
+  it('tells idle sessions at stop and applies none of their deletions', async () => {
+    await srv.app.store.deliver(user, 'INBOX', { open: () => Readable.from([Buffer.from('Subject: keep me\n\nbody\n')]) });
+    const c = await greeted(srv.port('pop3s'), true);
+    expect(await c.login(ALICE, PW)).toMatch(/^\+OK/);
+    expect(await c.cmd('DELE 1')).toMatch(/^\+OK/);
+    const stopping = srv.app.stop();
+    expect(await c.line()).toBe('-ERR [SYS/TEMP] Server shutting down, try again later');
+    expect(await c.line()).toBeNull();
+    await stopping;
+    // The store is closed with the app; the files tell what happened.
+    const { readdir } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const home = join(srv.mailRoot, 'example.test', 'alice');
+    const files = [...(await readdir(join(home, 'new'))), ...(await readdir(join(home, 'cur')))];
+    expect(files).toHaveLength(1);
+    // afterAll's stop() must cope with an app already stopped: remove only the data dir.
+    srv = { ...srv, stop: async () => (await import('node:fs/promises')).rm(srv.dataDir, { recursive: true, force: true }) };
+  });
+});
