@@ -27,6 +27,7 @@ const MACROS: Record<'ALL' | 'FAST' | 'FULL', FetchAttr[]> = {
 
 /** An item name stops before `[` and `<`, which are ATOM-CHARs but open a section or partial here. */
 function itemName(c: Cursor): string {
+  c.counted();
   const name = c.take((b) => b !== 0x5b && b !== 0x3c && isAtomChar(b));
   if (name === '') c.fail('Expected a fetch item');
   return name.toUpperCase();

@@ -289,12 +289,17 @@ export function readTag(line: Buffer): string | null {
   return line.toString('latin1', 0, i);
 }
 
-/** Parse one complete request. Never throws. */
-export function parseRequest(raw: RawRequest): Request {
+export interface ParseOptions {
+  /** Atoms, strings and literals per request (imap.maxArgs); unlimited when absent. */
+  maxArgs?: number;
+}
+
+/** Parse one complete request. Throws only on a bug (the receiver's fuzz test hunts for those). */
+export function parseRequest(raw: RawRequest, opts: ParseOptions = {}): Request {
   const first = raw.lines[0] ?? Buffer.alloc(0);
   const tag = readTag(first);
   if (tag === null) return { tag: null, ok: false, error: 'Invalid tag' };
-  const c = new Cursor(raw);
+  const c = new Cursor(raw, opts.maxArgs);
   c.pos = tag.length;
   let name = '';
   try {

@@ -39,7 +39,7 @@ export interface ReceiverLimits {
   maxLiteralBytes: number;
   /** Literals of commands other than APPEND (default min(maxLiteralBytes, 1 MiB)). */
   maxCommandLiteralBytes?: number;
-  /** Literals per request (default 100). */
+  /** Arguments per request: atoms, strings and literals (default 1000; sequence sets count as none). */
   maxArgs?: number;
   /** Lines plus literals of one request (default maxLiteralBytes + 4 × maxLineBytes). */
   maxRequestBytes?: number;
@@ -95,7 +95,7 @@ export class Receiver {
   private pendingInput: Buffer[] = [];
 
   constructor(private readonly limits: ReceiverLimits) {
-    this.maxArgs = limits.maxArgs ?? 100;
+    this.maxArgs = limits.maxArgs ?? 1000;
     this.maxRequestBytes = limits.maxRequestBytes ?? limits.maxLiteralBytes + 4 * limits.maxLineBytes;
     this.maxDiscardBytes = limits.maxDiscardBytes ?? 2 * limits.maxLiteralBytes;
     this.maxCommandLiteralBytes = limits.maxCommandLiteralBytes ?? Math.min(limits.maxLiteralBytes, 1 << 20);
@@ -292,7 +292,7 @@ export class Receiver {
       return;
     }
     this.req = null;
-    const request = parseRequest({ lines: req.lines, literals: req.literals });
+    const request = parseRequest({ lines: req.lines, literals: req.literals }, { maxArgs: this.maxArgs });
     events.push({ type: 'request', request });
     if (request.ok && PAUSE_AFTER.has(request.command.name)) this.paused = true;
   }

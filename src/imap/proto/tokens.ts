@@ -75,9 +75,18 @@ export class Cursor {
   private seg = 0;
   pos = 0;
 
+  private args = 0;
+
+  /** `maxArgs`: atoms, strings and literals one request may hold (sequence sets and numbers are not counted). */
   constructor(
     private readonly raw: RawRequest,
+    private readonly maxArgs = Infinity,
   ) {}
+
+  /** Count one argument against maxArgs (the imap.maxArgs setting). */
+  counted(): void {
+    if (++this.args > this.maxArgs) this.fail('Too many arguments');
+  }
 
   private get line(): Buffer {
     return this.raw.lines[this.seg]!;
@@ -137,6 +146,7 @@ export class Cursor {
   }
 
   atom(what = 'an atom'): string {
+    this.counted();
     const a = this.take(isAtomChar);
     if (a === '') this.fail(`Expected ${what}`);
     return a;
@@ -157,6 +167,7 @@ export class Cursor {
    * line, so one found anywhere else is a syntax error, never a request for more data.
    */
   literal(allowBinary = false): Buffer {
+    this.counted();
     const marker = literalMarkerAt(this.line);
     if (!marker || marker.start !== this.pos || this.seg >= this.raw.literals.length) {
       this.fail('Invalid literal');
@@ -170,6 +181,7 @@ export class Cursor {
 
   /** quoted = DQUOTE *QUOTED-CHAR DQUOTE, with `\"` and `\\` the only escapes. */
   quoted(): Buffer {
+    this.counted();
     this.expect(DQUOTE, 'a quoted string');
     const line = this.line;
     const start = this.pos;
@@ -208,6 +220,7 @@ export class Cursor {
     const c = this.peek();
     if (c === DQUOTE || this.isLiteralStart()) return this.string(what);
     const start = this.pos;
+    this.counted();
     const a = this.take(isAstringChar);
     if (a === '') this.fail(`Expected ${what}`);
     return this.line.subarray(start, this.pos);
@@ -217,6 +230,7 @@ export class Cursor {
   nstring(what = 'a string or NIL'): Buffer | null {
     const c = this.peek();
     if (c === DQUOTE || this.isLiteralStart()) return this.string(what);
+    this.counted();
     const a = this.take(isAtomChar);
     if (a.toUpperCase() !== 'NIL') this.fail(`Expected ${what}`);
     return null;

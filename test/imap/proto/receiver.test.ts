@@ -112,6 +112,16 @@ describe('Receiver', () => {
     ]);
   });
 
+  it('maxArgs also caps atoms and strings in the parsed command; sequence sets count as one', () => {
+    const lim: ReceiverLimits = { maxLineBytes: 65536, maxLiteralBytes: 100, maxArgs: 16 };
+    const flags = Array.from({ length: 20 }, (_, i) => `k${i}`).join(' ');
+    expect(replay(`a STORE 1 +FLAGS (${flags})\r\n`, lim)).toEqual([
+      { type: 'request', request: { tag: 'a', ok: false, error: 'Error in IMAP command STORE: Too many arguments' } },
+    ]);
+    const set = Array.from({ length: 2000 }, (_, i) => 2 * i + 1).join(',');
+    expect(replay(`a UID STORE ${set} +FLAGS (\\Seen)\r\n`, lim)[0]).toMatchObject({ type: 'request', request: { ok: true } });
+  });
+
   it('a synchronising literal: continuation first, then the request once its bytes arrive', () => {
     const r = new Receiver(SMALL);
     expect(r.push(Buffer.from('a LOGIN {3}\r\n'))).toEqual([{ type: 'continue', tag: 'a' }]);
