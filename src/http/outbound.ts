@@ -108,6 +108,16 @@ export function createOutbound(config: ResolvedConfig) {
       return { selector: key.selector, type: key.type, txt: dnsRecordValue(key) };
     },
 
+    /** Count and age of the oldest message from the file names alone (ids start with the time). */
+    async stats(): Promise<{ size: number; oldestAgeSeconds: number }> {
+      const ids = await store.list().catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return [] as string[];
+        throw err;
+      });
+      const oldest = ids[0] ? parseInt(ids[0].slice(0, 9), 36) : Date.now();
+      return { size: ids.length, oldestAgeSeconds: Math.max(0, (Date.now() - oldest) / 1000) };
+    },
+
     /** Ready unless a due recipient has waited far past its time (the worker is stuck). */
     readiness(): ReadinessCheck {
       return {

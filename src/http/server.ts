@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { newSessionId, sessionLogger } from '../log.js';
 import { createAddressFilter } from '../net/allowlist.js';
 import type { Service } from '../net/listener.js';
-import { metrics } from '../metrics/index.js';
+import { metrics, registerQueueProbe } from '../metrics/index.js';
 import { sendJson } from './body.js';
 import { toHttpError, type HttpError } from './errors.js';
 import { Router, type RequestContext } from './router.js';
@@ -41,6 +41,8 @@ export function createHttpService(deps: HttpDeps): Service & { close(): Promise<
     extraChecks: () => [...deps.readinessChecks(), outbound.readiness()],
   });
   const closers: Array<() => Promise<void> | void> = [];
+  // Queue gauges from the queue directory, read at scrape time.
+  closers.push(registerQueueProbe(() => outbound.stats()));
   closers.push(registerIngestRoutes(router, deps));
   registerApiRoutes(router, deps, outbound);
   closers.push(registerUiRoutes(router, deps, outbound));

@@ -19,7 +19,13 @@ export type DeliveryResult = 'delivered' | 'deferred' | 'rejected';
 // ClamAV scan of a 25 MB attachment sits at the top, a NOOP at the bottom.
 const SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-const queueProbes: Array<() => { size: number; oldestAgeSeconds: number }> = [];
+export interface QueueStats {
+  size: number;
+  oldestAgeSeconds: number;
+}
+type QueueProbe = () => QueueStats | Promise<QueueStats>;
+const queueProbes: QueueProbe[] = [];
+const queueStats = async (): Promise<QueueStats[]> => Promise.all(queueProbes.map((p) => p()));
 
 export const metrics = {
   connections: new Counter({
@@ -83,25 +89,25 @@ export const metrics = {
     name: 'mailserver_queue_size',
     help: 'Messages in the outbound queue.',
     registers: [registry],
-    collect() {
-      this.set(queueProbes.reduce((n, p) => n + p().size, 0));
+    async collect() {
+      this.set((await queueStats()).reduce((n, q) => n + q.size, 0));
     },
   }),
   queueOldestAgeSeconds: new Gauge({
     name: 'mailserver_queue_oldest_age_seconds',
     help: 'Age of the oldest message in the outbound queue (0 when empty).',
     registers: [registry],
-    collect() {
-      this.set(queueProbes.reduce((n, p) => Math.max(n, p().oldestAgeSeconds), 0));
+    async collect() {
+      this.set((await queueStats()).reduce((n, q) => Math.max(n, q.oldestAgeSeconds), 0));
     },
   }),
 };
 
 /**
- * The outbound queue registers a cheap synchronous probe (it keeps its counts in memory);
- * the gauges read it at scrape time. Returns an unregister function for the queue's stop().
+ * A cheap probe of the outbound queue (a directory listing, or counts kept in memory); the
+ * gauges read it at scrape time. Returns an unregister function for the owner's stop().
  */
-export function registerQueueProbe(probe: () => { size: number; oldestAgeSeconds: number }): () => void {
+export function registerQueueProbe(probe: QueueProbe): () => void {
   queueProbes.push(probe);
   return () => {
     const i = queueProbes.indexOf(probe);

@@ -4,6 +4,7 @@
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/app.js';
+import { parsePrometheus, sampleValue } from './prom-parse.js';
 
 const TOKEN = 'admin-token-outbound-0123456789';
 let srv: TestServer;
@@ -73,6 +74,10 @@ describe('outbound queue over the admin API', () => {
     expect(msg.recipients).toEqual([expect.objectContaining({ address: 'friend@remote.example' })]);
     expect(['queued', 'deferred']).toContain(msg.recipients[0].status);
     expect((await api('GET', `/api/v1/queue/${msg.id}`)).json.id).toBe(msg.id);
+    const queued = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
+    expect(sampleValue(queued, 'mailserver_queue_size')).toBe(1);
+    expect(sampleValue(queued, 'mailserver_queue_oldest_age_seconds')).toBeGreaterThanOrEqual(0);
+    expect(sampleValue(queued, 'mailserver_queue_oldest_age_seconds')).toBeLessThan(60);
 
     expect((await api('POST', `/api/v1/queue/${msg.id}/retry`)).json).toEqual({ retried: 1 });
     expect((await api('POST', '/api/v1/queue/retry')).json).toEqual({ retried: 1 });
@@ -82,5 +87,6 @@ describe('outbound queue over the admin API', () => {
     expect((await api('DELETE', `/api/v1/queue/${msg.id}`)).status).toBe(204);
     expect((await api('GET', '/api/v1/queue')).json).toEqual({ messages: [] });
     expect((await api('GET', `/api/v1/queue/${msg.id}`)).status).toBe(404);
+    expect(sampleValue(parsePrometheus(await (await fetch(`${base}/metrics`)).text()), 'mailserver_queue_size')).toBe(0);
   });
 });
