@@ -89,7 +89,7 @@ function mailbox(toks: Tok[]): EnvelopeAddress | null {
   const at = spec.findIndex((t) => t.t === 'special' && t.v === '@');
   const local = joinDotted(at >= 0 ? spec.slice(0, at) : spec);
   const host = at >= 0 ? joinDotted(spec.slice(at + 1)) : '';
-  if (!local && !host && name === null) return null;
+  if (!local && !host && name === null && lt < 0) return null; // "<>" still counts (Dovecot)
   return { name, adl, mailbox: local || 'MISSING_MAILBOX', host: host || 'MISSING_DOMAIN' };
 }
 

@@ -10,6 +10,13 @@ function first(headers: HeaderField[], key: string): HeaderField | undefined {
   return headers.find((h) => h.key === key);
 }
 
+/** Dovecot lets a repeated field's last occurrence win in ENVELOPE and for
+ *  Content-Disposition (the first one everywhere else); we answer the same. */
+function last(headers: HeaderField[], key: string): HeaderField | undefined {
+  for (let i = headers.length - 1; i >= 0; i--) if (headers[i]!.key === key) return headers[i];
+  return undefined;
+}
+
 /** The field's unfolded value as written (Dovecot keeps trailing white space too). */
 function nstring(h: HeaderField | undefined): SValue {
   return h ? h.value : null;
@@ -25,20 +32,20 @@ function addrList(h: HeaderField | undefined): SValue {
 /** RFC 3501 7.4.2 ENVELOPE: sender and reply-to default to from (RFC 3501 7.4.2). */
 export function envelope(msg: MimePart): SValue {
   const h = msg.headers;
-  const from = addrList(first(h, 'from'));
-  const sender = first(h, 'sender') ? addrList(first(h, 'sender')) : from;
-  const replyTo = first(h, 'reply-to') ? addrList(first(h, 'reply-to')) : from;
+  const from = addrList(last(h, 'from'));
+  const sender = last(h, 'sender') ? addrList(last(h, 'sender')) : from;
+  const replyTo = last(h, 'reply-to') ? addrList(last(h, 'reply-to')) : from;
   return [
-    nstring(first(h, 'date')),
-    nstring(first(h, 'subject')),
+    nstring(last(h, 'date')),
+    nstring(last(h, 'subject')),
     from,
     sender ?? from,
     replyTo ?? from,
-    addrList(first(h, 'to')),
-    addrList(first(h, 'cc')),
-    addrList(first(h, 'bcc')),
-    nstring(first(h, 'in-reply-to')),
-    nstring(first(h, 'message-id')),
+    addrList(last(h, 'to')),
+    addrList(last(h, 'cc')),
+    addrList(last(h, 'bcc')),
+    nstring(last(h, 'in-reply-to')),
+    nstring(last(h, 'message-id')),
   ];
 }
 
@@ -63,7 +70,7 @@ function typeInfo(part: MimePart): { type: string; subtype: string; params: Arra
 }
 
 function disposition(part: MimePart): SValue {
-  const f = first(part.headers, 'content-disposition');
+  const f = last(part.headers, 'content-disposition');
   if (!f) return null;
   const { token, params } = parseParameterized(f.value);
   if (!token) return null;

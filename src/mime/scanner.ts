@@ -174,7 +174,7 @@ export class MimeScanner {
     p.contentType = parseContentType(ctField?.value, digest);
     const cte = p.headers.find((h) => h.key === 'content-transfer-encoding');
     p.encoding = cte ? cte.value.trim().toLowerCase() || '7bit' : '7bit';
-    const cd = p.headers.find((h) => h.key === 'content-disposition');
+    const cd = [...p.headers].reverse().find((h) => h.key === 'content-disposition'); // last wins, as in Dovecot
     p.disposition = cd ? parseDisposition(cd.value) : null;
     if (n.depth >= MAX_DEPTH || this.parts >= MAX_PARTS) return; // opaque from here on
     const { type, subtype, params } = p.contentType;
