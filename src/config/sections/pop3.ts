@@ -3,10 +3,13 @@ import { listener } from '../fields.js';
 
 const idle = 'A client silent this long is disconnected (RFC 1939 3: at least 10 minutes).';
 
+// Built-in ports are the standard ones + 10000, as for every listener (README "Ports"):
+// `npm start` works unprivileged; production sets 110/995.
+
 export const pop3Section = z
   .strictObject({
-    starttls: listener(110, [], 'POP3 with STLS (before TLS: no USER/PASS/AUTH unless `auth.loopbackIsSecure` and loopback).', 600, idle),
-    tls: listener(995, [], 'POP3 over implicit TLS.', 600, idle),
+    starttls: listener(10110, [], 'POP3 with STLS (before TLS: no USER/PASS/AUTH unless `auth.loopbackIsSecure` and loopback).', 600, idle),
+    tls: listener(10995, [], 'POP3 over implicit TLS.', 600, idle),
     maxLineBytes: z
       .number()
       .int()
