@@ -2,6 +2,18 @@
 // (line pieces + literals, as the receiver collects them) → a typed `Request`. Pure.
 // Every syntax problem becomes `{ ok: false, error }`, answered `<tag> BAD <error>` by the
 // session; nothing here throws to the caller.
+//
+// Choices the RFCs leave open (the tests pin each one):
+// - Mailbox names are decoded from modified UTF-7; an invalid one is BAD (parse-args.ts).
+//   `INBOX` is canonicalised only as a whole name. LIST/LSUB patterns are decoded too.
+// - Tags are at most 64 characters; a line without a valid tag is an untagged BAD.
+// - FETCH macros come back expanded in `attrs`, with `macro` naming them. A BODY[] item's
+//   `label` is the text between the brackets; the FETCH response builder appends
+//   `<origin>` for a partial (RFC 3501 7.4.2), the label never carries it.
+// - SEARCH keys always come back as one `and`; FROM/TO/CC/BCC/SUBJECT become `header`
+//   keys, and header names are lower-cased.
+// - Quoted strings may carry UTF-8 bytes (clients send them in LOGIN and SEARCH even
+//   without UTF8=ACCEPT); mailbox names may not.
 import { parseDateTime, parseFlag, parseFlagList, parseListPattern, parseListReference, parseMailbox } from './parse-args.js';
 import { parseFetch } from './parse-fetch.js';
 import { parseSearch } from './parse-search.js';
