@@ -82,6 +82,19 @@ describe('relay through the smart host', () => {
     expect(await bounces('relay down')).toHaveLength(0);
   });
 
+  it('DSN parameters (RET, ENVID, NOTIFY, ORCPT) are passed through to the smart host', async () => {
+    const c = transport(env);
+    await c.sendMail({
+      envelope: { from: 'alice@example.test', to: ['dsn@remote.test'] },
+      raw: message({ to: 'dsn@remote.test', subject: 'with dsn' }),
+      dsn: { ret: 'HDRS', id: 'env-42', notify: ['FAILURE', 'DELAY'], recipient: 'dsn@remote.test' },
+    } as Parameters<typeof c.sendMail>[0]);
+    await until(() => relayedTo('dsn@remote.test', 'with dsn').length === 1);
+    const m = relayedTo('dsn@remote.test', 'with dsn')[0]!;
+    expect(m.params.mail).toMatchObject({ RET: 'HDRS', ENVID: 'env-42' });
+    expect(m.params.rcpt[0]).toMatchObject({ NOTIFY: 'FAILURE,DELAY', ORCPT: 'rfc822;dsn@remote.test' });
+  });
+
   it('the relay password is never logged', () => {
     expect(JSON.stringify(env.srv.logs)).not.toContain('SG.test-api-key');
   });

@@ -52,6 +52,7 @@ export async function startFakeSmartHost(): Promise<FakeSmartHost> {
       authMethods: ['PLAIN', 'LOGIN'],
       authOptional: false,
       allowInsecureAuth: false,
+      hideDSN: false,
       disabledCommands: [],
       logger: false,
       disableReverseLookup: true,
