@@ -145,6 +145,15 @@ export class Pop3Wire {
     return this.cmd(`PASS ${password}`);
   }
 
+  /** Stop reading from the socket (a slow client), and start again. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   close(): void {
     this.socket.destroy();
   }
