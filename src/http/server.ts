@@ -132,8 +132,11 @@ export function createHttpService(deps: HttpDeps): Service & { close(): Promise<
     s.on(cfg.tls ? 'secureConnection' : 'connection', accept);
     if (cfg.tls) s.on('connection', (sock: Socket) => { if (!allowed(sock.remoteAddress)) sock.destroy(); });
     s.on('clientError', (err, socket) => {
-      log.info({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code } }, 'bad http request');
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      const code = (err as NodeJS.ErrnoException).code;
+      log.info({ err: { message: err.message, code }, remote: (socket as Socket).remoteAddress }, 'bad http request');
+      // RFC 9110 15.5.1 / RFC 6585 5: malformed request → 400; header section too large → 431.
+      const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      if (socket.writable && code !== 'ECONNRESET') socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       else socket.destroy();
     });
     return s;
