@@ -5,8 +5,8 @@ const idle = 'A client silent this long is logged out (RFC 3501 5.4: at least 30
 
 export const imapSection = z
   .strictObject({
-    starttls: listener(143, [], 'IMAP with STARTTLS (before TLS: LOGINDISABLED unless `auth.loopbackIsSecure` and loopback).', 1800, idle),
-    tls: listener(993, [], 'IMAP over implicit TLS.', 1800, idle),
+    starttls: listener(10143, [], 'IMAP with STARTTLS (before TLS: LOGINDISABLED unless `auth.loopbackIsSecure` and loopback).', 1800, idle),
+    tls: listener(10993, [], 'IMAP over implicit TLS.', 1800, idle),
     hierarchyDelimiter: z
       .enum(['.', '/'])
       .default('.')

@@ -19,8 +19,8 @@ const userPolicy = z
 
 export const submissionSection = z
   .strictObject({
-    starttls: listener(587, [], 'Submission with STARTTLS required before AUTH and MAIL (RFC 6409).'),
-    tls: listener(465, [], 'Submission over implicit TLS (RFC 8314).'),
+    starttls: listener(10587, [], 'Submission with STARTTLS required before AUTH and MAIL (RFC 6409).'),
+    tls: listener(10465, [], 'Submission over implicit TLS (RFC 8314).'),
     maxMessageBytes: z
       .number()
       .int()
