@@ -101,7 +101,7 @@ export class Pop3Session {
   private onData(d: Buffer): void {
     const lines = this.receiver.push(d);
     if (lines.length === 0) return;
-    this.queue.push(...lines);
+    for (const l of lines) this.queue.push(l); // a 64 KB chunk of bare LFs is 65536 lines: no spread
     if (this.queue.length >= PAUSE_AT) this.socket.pause();
     this.wakeUp();
   }
