@@ -231,6 +231,19 @@ describe('POP3 session', () => {
     expect(await c.cmd('QUIT')).toMatch(/^\+OK/);
   });
 
+  it('disconnects a client that never logs in', async () => {
+    const c = await Pop3Wire.connect(srv.port('pop3'));
+    await c.line();
+    const limit = srv.app.config.pop3.maxCommandsBeforeLogin;
+    for (let i = 0; i < limit; i++) {
+      expect(await c.cmd('CAPA')).toMatch(/^\+OK/);
+      await c.multiline();
+    }
+    expect(await c.cmd('CAPA')).toBe('-ERR Too many commands before login, closing connection');
+    expect(await c.line()).toBeNull();
+    expect(srv.logs.some((l) => l.level === 'warn' && l.reply === '-ERR Too many commands before login, closing connection')).toBe(true);
+  });
+
   it('disconnects a client that sends too many bad commands', async () => {
     const c = await Pop3Wire.connect(srv.port('pop3'));
     await c.line();
