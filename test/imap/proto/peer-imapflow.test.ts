@@ -157,7 +157,7 @@ async function resolveStreams(chunks: WireChunk[]): Promise<Buffer> {
 }
 
 /** Every response in `bytes`, as imapflow's reader and parser see it. */
-async function readResponses(bytes: Buffer): Promise<Array<{ tag: string; command: string; attributes: Plain }>> {
+async function readResponses(bytes: Buffer): Promise<Array<{ tag: string | undefined; command: string | undefined; attributes: Plain }>> {
   const s = new ImapStream({ logger: false });
   s.end(bytes);
   const out = [];
