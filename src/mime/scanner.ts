@@ -171,11 +171,14 @@ export class MimeScanner {
     const ctField = p.headers.find((h) => h.key === 'content-type');
     // RFC 2046 5.1.5: parts of multipart/digest default to message/rfc822.
     const digest = n.parent?.part.contentType.type === 'multipart' && n.parent.part.contentType.subtype === 'digest' && !n.encapsulated;
-    p.contentType = parseContentType(ctField?.value, digest);
+    // imap-structure.ts re-reads the parameters in IMAP form from the header itself.
+    const { type: cType, subtype: cSub, params: cParams } = parseContentType(ctField?.value, digest);
+    p.contentType = { type: cType, subtype: cSub, params: cParams };
     const cte = p.headers.find((h) => h.key === 'content-transfer-encoding');
     p.encoding = cte ? cte.value.trim().toLowerCase() || '7bit' : '7bit';
     const cd = [...p.headers].reverse().find((h) => h.key === 'content-disposition'); // last wins, as in Dovecot
-    p.disposition = cd ? parseDisposition(cd.value) : null;
+    const disp = cd ? parseDisposition(cd.value) : null;
+    p.disposition = disp ? { type: disp.type, params: disp.params } : null;
     if (n.depth >= MAX_DEPTH || this.parts >= MAX_PARTS) return; // opaque from here on
     const { type, subtype, params } = p.contentType;
     if (type === 'multipart') {

@@ -6,6 +6,8 @@ import { Readable } from 'node:stream';
 import { CrlfEncoder, MAX_DEPTH, MimeScanner, scanBuffer } from '../../src/mime/scanner.js';
 import { scanStream, sectionStream } from '../../src/mime/load.js';
 import { findPart, resolveSection } from '../../src/mime/section.js';
+import { decodeStructure, encodeStructure } from '../../src/mime/cache.js';
+import { bodyStructure } from '../../src/mime/imap-structure.js';
 import type { MimePart } from '../../src/mime/types.js';
 import { crlfForm, loadFixtures } from './fixtures.js';
 
@@ -121,5 +123,18 @@ describe('MimeScanner', () => {
     expect(resolveSection(simple, { part: [], text: 'MIME' })).toBeNull();
     const hf = resolveSection(root, { part: [2], text: 'HEADER.FIELDS', fields: ['SUBJECT'] });
     expect(hf).toEqual({ kind: 'bytes', data: Buffer.from('Subject: inner message\r\n\r\n') });
+  });
+});
+
+describe('structure cache codec', () => {
+  it.each(fixtures.map((f) => [f.name, f] as const))('%s round-trips', (_name, f) => {
+    const root = scanBuffer(f.stored);
+    const back = decodeStructure(encodeStructure(root));
+    expect(back).toEqual(root);
+    expect(JSON.stringify(bodyStructure(back!, true))).toBe(JSON.stringify(bodyStructure(root, true)));
+  });
+  it('another version or damage reads as missing', () => {
+    expect(decodeStructure('[0,[]]')).toBeNull();
+    expect(decodeStructure('{')).toBeNull();
   });
 });
