@@ -31,6 +31,11 @@ export interface DeliveryPipeline {
    * can be handed back to deliver() so the directory is not asked twice.
    */
   checkRecipient(address: string, log: Logger): Promise<{ refusal: DeliveryReply | null; resolution: Resolution }>;
+  /**
+   * Hands alias destinations outside our domains to the outbound queue (set by the queue's
+   * owner at start-up). Without one, such destinations are logged and skipped.
+   */
+  setForwarder(forward: Forwarder): void;
   /** Delivers to every recipient of the envelope; one reply per recipient, in order. */
   deliver(
     env: InboundEnvelope,
@@ -40,12 +45,16 @@ export interface DeliveryPipeline {
   ): Promise<DeliveryReply[]>;
 }
 
+/** Queues one copy of the message for the given outside addresses; 250 once it is durable. */
+export type Forwarder = (env: InboundEnvelope, message: SpooledMessage, destinations: string[], log: Logger) => Promise<DeliveryReply>;
+
 const MB = 1024 * 1024;
 
 export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryPipeline {
   const { directory, store, hostname } = opts;
   const parallelism = opts.parallelism ?? 4;
   const now = opts.now ?? (() => new Date());
+  let forwarder: Forwarder | null = null;
 
   const mailUser = (u: UserRecord): MailUser => ({ domain: u.domain, localPart: u.localPart });
 
@@ -69,8 +78,9 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
       log.info({ rcpt: address }, 'recipient disabled');
       return reply(550, '5.2.1', `<${address}>: Mailbox disabled`);
     }
+    if (res.users.length === 0 && res.external.length > 0 && forwarder) return null; // forwarded only
     if (res.users.length === 0) {
-      // Forwarding to outside addresses needs the outbound queue, which LMTP ingest does not feed.
+      // Forwarding to outside addresses needs the outbound queue, which is not running.
       log.warn({ rcpt: address, external: res.external.length }, 'alias has no local destination');
       return reply(550, '5.1.1', `<${address}>: No local mailbox`);
     }
@@ -123,6 +133,7 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
     // One delivery per distinct user in the whole transaction (duplicate elimination, as
     // Postfix does): RCPT alice and an alias that reaches alice give alice one copy.
     const perUser = new Map<string, Promise<DeliveryReply>>();
+    const forwarded = new Map<string, Promise<DeliveryReply>>();
     const queue: Array<() => void> = [];
     let running = 0;
     const limited = (fn: () => Promise<DeliveryReply>): Promise<DeliveryReply> =>
@@ -148,16 +159,27 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
         log.error({ err, rcpt }, 'recipient lookup failed');
         return reply(451, '4.3.0', `<${rcpt}>: Temporary lookup failure`);
       }
-      if (res.kind !== 'deliver' || res.users.length === 0) {
+      if (res.kind !== 'deliver' || (res.users.length === 0 && !(forwarder && res.external.length > 0))) {
         // Changed between RCPT and DATA (user removed meanwhile).
         return reply(550, '5.1.1', `<${rcpt}>: User unknown`);
       }
-      if (res.external.length > 0) {
-        // Forwarding outside needs the outbound queue (submission issue); say so in the log.
+      // Outside destinations go to the outbound queue as one copy per destination in the
+      // whole transaction; the recipient's reply waits until that copy is durable.
+      const fresh = res.external.filter((d) => !forwarded.has(d));
+      if (fresh.length > 0 && forwarder) {
+        const f = forwarder;
+        const p = f(env, message, fresh, log).catch((err: unknown) => {
+          log.error({ err, rcpt }, 'forwarding failed');
+          return reply(451, '4.3.0', `Temporary failure, try again later (${env.sessionId})`);
+        });
+        for (const d of fresh) forwarded.set(d, p);
+      } else if (fresh.length > 0) {
         log.warn({ rcpt, external: res.external }, 'alias destinations outside our domains not forwarded');
       }
-      const outcomes = await Promise.all(
-        res.users.map((user) => {
+      const forwards = [...new Set(res.external.map((d) => forwarded.get(d)).filter((p): p is Promise<DeliveryReply> => !!p))];
+      const outcomes = await Promise.all([
+        ...forwards,
+        ...res.users.map((user) => {
           let p = perUser.get(user.address);
           if (!p) {
             p = limited(() => deliverToUser(env, message, user, rcpt, log));
@@ -165,13 +187,19 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
           }
           return p;
         }),
-      );
+      ]);
       return summarise(rcpt, outcomes);
     });
     return Promise.all(perRecipient).then(countDeliveries);
   }
 
-  return { checkRecipient, deliver };
+  return {
+    checkRecipient,
+    deliver,
+    setForwarder(f) {
+      forwarder = f;
+    },
+  };
 }
 
 /**

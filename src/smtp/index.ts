@@ -13,6 +13,7 @@ import { createDkimSigning } from '../relay/dkim-sign.js';
 import { QueueStore } from '../relay/queue-store.js';
 import { createSmartHost } from '../relay/smarthost.js';
 import { createQueueWorker, type QueueWorker } from '../relay/worker.js';
+import { createForwarder } from '../relay/forward.js';
 import { createSubmissionService } from './server.js';
 import { createSenderPolicy, HourlyLimiter } from './sender-policy.js';
 
@@ -66,6 +67,9 @@ export async function createOutboundServices(deps: OutboundDeps): Promise<Servic
     stop: () => worker.stop(),
     addresses: () => [],
   };
+  // Alias destinations outside our domains (LMTP, HTTP ingest, local legs of the queue)
+  // are forwarded through this queue.
+  deps.pipeline.setForwarder(createForwarder({ store, hostname: config.hostname, enqueued: (env) => worker.enqueued(env) }));
   const services: Service[] = [queueService];
   const sub = config.submission;
   const policy = createSenderPolicy(deps.directory, sub, config.delivery.recipientDelimiter);
