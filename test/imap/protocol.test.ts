@@ -178,4 +178,26 @@ describe('IMAP protocol', () => {
     a.close();
     b.close();
   });
+
+  it('FETCH sets \\Seen for BODY[] (not BODY.PEEK) and reports FLAGS; partial fetch; SEARCH with OR/NOT, sets and CHARSET', async () => {
+    await srv.app.directory.addUser('fetch@example.test', 'pw');
+    await srv.app.store.ensureUser({ domain: 'example.test', localPart: 'fetch' });
+    const i = await Imap.login(srv, 'fetch@example.test', 'pw');
+    await append(i, 'INBOX', message('alpha', 'First body.\r\n'));
+    await append(i, 'INBOX', message('beta', 'Second body.\r\n'), '\\Flagged');
+    await append(i, 'INBOX', message('gamma', 'Third body.\r\n'), '\\Seen');
+    await i.cmd('SELECT INBOX');
+    expect(await i.run('FETCH 1 (BODY.PEEK[TEXT])')).toEqual(['* 1 FETCH (BODY[TEXT] {13}', 'First body.', ')', 'T OK FETCH completed']);
+    // Bodies are always literals (streamed); the flags changed, so FLAGS comes along.
+    expect(await i.run('FETCH 1 (BODY[TEXT]<6.4>)')).toEqual(['* 1 FETCH (BODY[TEXT]<6> {4}', 'body FLAGS (\\Seen \\Recent))', 'T OK FETCH completed']);
+    expect(await i.run('FETCH 1 (BODY[TEXT]<6.4>)')).toEqual(['* 1 FETCH (BODY[TEXT]<6> {4}', 'body)', 'T OK FETCH completed']);
+    expect(await i.run('UID FETCH 2 (RFC822.SIZE)')).toEqual([expect.stringMatching(/^\* 2 FETCH \(UID 2 RFC822\.SIZE \d+\)$/), 'T OK UID FETCH completed']);
+    expect(await i.run('SEARCH OR FLAGGED SUBJECT gamma')).toEqual(['* SEARCH 2 3', 'T OK SEARCH completed']);
+    expect(await i.run('SEARCH NOT SEEN')).toEqual(['* SEARCH 2', 'T OK SEARCH completed']);
+    expect(await i.run('SEARCH 2:* UNFLAGGED')).toEqual(['* SEARCH 3', 'T OK SEARCH completed']);
+    expect(await i.run('UID SEARCH CHARSET UTF-8 BODY "Second"')).toEqual(['* SEARCH 2', 'T OK UID SEARCH completed']);
+    expect(await i.run('SEARCH CHARSET KOI8-R SUBJECT x')).toEqual(['T NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset']);
+    expect(await i.run('SEARCH SUBJECT nothing-like-this')).toEqual(['* SEARCH', 'T OK SEARCH completed']);
+    i.close();
+  });
 });
