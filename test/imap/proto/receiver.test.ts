@@ -119,7 +119,9 @@ describe('Receiver', () => {
       { type: 'request', request: { tag: 'a', ok: false, error: 'Error in IMAP command STORE: Too many arguments' } },
     ]);
     const set = Array.from({ length: 2000 }, (_, i) => 2 * i + 1).join(',');
-    expect(replay(`a UID STORE ${set} +FLAGS (\\Seen)\r\n`, lim)[0]).toMatchObject({ type: 'request', request: { ok: true } });
+    // (fed whole: replaying 10 KB at 512 chunk sizes adds nothing the other rows do not cover)
+    const long = Buffer.from(`a UID STORE ${set} +FLAGS (\\Seen)\r\n`);
+    expect(feed(long, long.length, lim)[0]).toMatchObject({ type: 'request', request: { ok: true } });
   });
 
   it('a synchronising literal: continuation first, then the request once its bytes arrive', () => {
