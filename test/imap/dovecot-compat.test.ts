@@ -6,6 +6,7 @@ import { dovecotAvailable, ImapClient, parseFetchFlags, startDovecot, type Dovec
 import { startTestServer, type TestServer } from '../helpers/app.js';
 import { japaneseMessage } from '../helpers/messages.js';
 import { INSTALL_SCRIPT } from '../helpers/peers.js';
+import { LineClient } from '../helpers/line-client.js';
 
 const available = await dovecotAvailable();
 if (!available) {
@@ -106,5 +107,36 @@ describe.skipIf(!available)('IMAP on a Dovecot Maildir', () => {
     expect(after.boxes['Work.Renamed']!.status).toBe(before.boxes['Work.Sub']!.status); // UIDVALIDITY travels
     for (const name of ['Ours.New', 'Work.Renamed']) expect(after.list).toContain(name);
     expect(after.list).not.toContain('Work.Sub');
+  });
+
+  it('notices what Dovecot changes on disk while our client is IDLE', async () => {
+    await dovecot.asMailUser(async () => {
+      const c = await ImapClient.connect(srv.port('imap'));
+      await c.login(dovecot.user, dovecot.password);
+      const sel = await c.command('SELECT INBOX');
+      const exists = Number(/^\* (\d+) EXISTS/m.exec(sel.untagged.join('\n'))![1]);
+      await c.close();
+      // A raw socket for IDLE: the helper's client reads whole commands only.
+      const idle = await LineClient.connect(srv.port('imap'));
+      await idle.line();
+      idle.send(`a LOGIN ${dovecot.user} ${dovecot.password}`);
+      await idle.line();
+      idle.send('b SELECT INBOX');
+      while (!(await idle.line())!.startsWith('b OK')) {
+        /* untagged SELECT data */
+      }
+      idle.send('c IDLE');
+      expect(await idle.line()).toBe('+ idling');
+      const d = await ImapClient.connect(dovecot.imapPort);
+      await d.login(dovecot.user, dovecot.password);
+      await d.command(`APPEND INBOX ${literal(msg('from dovecot'))}`);
+      await d.command('SELECT INBOX');
+      await d.command('UID STORE 1 +FLAGS (\\Flagged)');
+      await d.close();
+      const pushed = [await idle.line(5000), await idle.line(5000)];
+      expect(pushed).toContain(`* ${exists + 1} EXISTS`);
+      idle.send('DONE');
+      idle.close();
+    });
   });
 });
