@@ -283,6 +283,17 @@ export class Pop3Session {
 
   /** The password check shared by PASS and AUTH; on success enters TRANSACTION. */
   async login(username: string, password: string, authzid = ''): Promise<void> {
+    // The client is waiting on us (a slow hash, the throttle's tarpit): not idle.
+    const socket = this.socket;
+    socket.setTimeout(0);
+    try {
+      await this.checkAndOpen(username, password, authzid);
+    } finally {
+      if (!this.closed) socket.setTimeout(this.idleMs);
+    }
+  }
+
+  private async checkAndOpen(username: string, password: string, authzid: string): Promise<void> {
     const outcome = await passwordLogin(
       this.ctx.directory,
       this.ctx.throttle,
