@@ -14,13 +14,15 @@ export function foldText(s: string): string {
   return s.normalize('NFKC').toLowerCase();
 }
 
-/** The leaf parts whose decoded text BODY searches: text/* (in encapsulated messages too). */
+/** The leaf parts whose decoded text BODY searches, as Dovecot chooses them: text/* and
+ *  message/* leaves (delivery-status, global), in encapsulated messages too; not other
+ *  types, nor a multipart's preamble and epilogue. */
 export function textParts(root: MimePart): MimePart[] {
   const out: MimePart[] = [];
   const walk = (p: MimePart): void => {
     if (p.message) walk(p.message);
     else if (p.children.length) p.children.forEach(walk);
-    else if (p.contentType.type === 'text' && p.bodyLength > 0) out.push(p);
+    else if ((p.contentType.type === 'text' || p.contentType.type === 'message') && p.bodyLength > 0) out.push(p);
   };
   walk(root);
   return out;

@@ -14,7 +14,11 @@ import { scanBuffer } from '../../src/mime/scanner.js';
 import { crlfForm, loadFixtures, store } from '../mime/fixtures.js';
 
 const fx = (name: string): Buffer => loadFixtures().find((f) => f.name === name)!.stored;
-const obsoleteDate = store(Buffer.from('Date: 5 Nov 95 10:00 EST\nSubject: old\nCc:\nX-Empty:\n\nold body\n'));
+const obsoleteDate = store(
+  Buffer.from(
+    'Date: 5 Nov 95 10:00 EST\nSubject: old\nCc:\nX-Empty:\nContent-Type: multipart/mixed; boundary=z\n\npreamble words\n--z\nContent-Type: text/plain\n\nold body\n--z\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example\n--z\nContent-Type: application/x-thing\n\nappbody\n--z--\nepilogue words\n',
+  ),
+);
 
 interface Msg {
   stored: Buffer;
@@ -81,6 +85,10 @@ const table: Array<[string, SearchKey, number[]]> = [
   ],
   [`OR BODY ${lit('見積書')} NOT LARGER 1000`, { kind: 'or', a: { kind: 'body', value: '見積書' }, b: { kind: 'not', key: { kind: 'size', op: 'larger', n: 1000 } } }, [1, 2, 3, 4, 5, 6]],
   ['TEXT "forwarded"', { kind: 'text', value: 'forwarded' }, [7]],
+  ['BODY Reporting-MTA', { kind: 'body', value: 'Reporting-MTA' }, [6]], // message/* leaves are text
+  ['BODY appbody', { kind: 'body', value: 'appbody' }, []], // other types are not
+  ['BODY preamble', { kind: 'body', value: 'preamble' }, []],
+  ['TEXT epilogue', { kind: 'text', value: 'epilogue' }, []],
   ['TEXT "deepest body"', { kind: 'text', value: 'deepest body' }, [7]],
 ];
 
