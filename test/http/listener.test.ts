@@ -11,7 +11,7 @@ describe('HTTP listener options', () => {
       const { status, body, cert } = await new Promise<{ status: number; body: string; cert: string }>((resolve, reject) => {
         https
           .get({ host: '127.0.0.1', port: srv.port('http'), path: '/healthz', rejectUnauthorized: false, agent: false }, (res) => {
-            const cert = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().subject?.CN ?? '';
+            const cert = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().subject?.CN?.toString() ?? '';
             let body = '';
             res.on('data', (d: Buffer) => (body += d.toString()));
             res.on('end', () => resolve({ status: res.statusCode!, body, cert }));
