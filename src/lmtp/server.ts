@@ -13,7 +13,7 @@ import { spoolMessage } from '../delivery/spool.js';
 import { reply } from '../delivery/types.js';
 import { installEnhancedCodePassthrough, lmtpAnswer, replyError } from './reply-codes.js';
 import { smtpServerLogger } from './wire-log.js';
-import { metrics } from '../metrics/index.js';
+import { countDeliveries, metrics } from '../metrics/index.js';
 
 export interface LmtpServiceOptions {
   listener: ListenerConfig;
@@ -122,7 +122,7 @@ export function createLmtpService(opts: LmtpServiceOptions): Service {
       if (message.exceeded) {
         slog.info({ size: message.size, limit: opts.maxMessageBytes }, 'message over size limit');
         const tooBig = reply(552, '5.3.4', `Message size exceeds fixed limit of ${opts.maxMessageBytes} bytes`);
-        return recipients.map(() => lmtpAnswer(tooBig));
+        return recipients.map(() => lmtpAnswer(countDeliveries(tooBig)));
       }
       const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
       const replies = await opts.pipeline.deliver(
