@@ -128,7 +128,9 @@ export function toImap(v: SValue): ImapValue {
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** RFC 3501 date-time "dd-Mon-yyyy hh:mm:ss +zzzz" in the server's local zone. */
-export function formatInternalDate(d: Date): string {
+export function formatInternalDate(date: Date): string {
+  // A store entry without a usable time must still give valid syntax.
+  const d = Number.isFinite(date.getTime()) ? date : new Date(0);
   const p2 = (n: number): string => String(n).padStart(2, '0');
   const off = -d.getTimezoneOffset();
   const sign = off >= 0 ? '+' : '-';
