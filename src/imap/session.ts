@@ -81,7 +81,8 @@ export class ImapSession {
   log: Logger;
   tlsActive: boolean;
   private receiver: Receiver;
-  private queue: Request[] = [];
+  /** Parsed requests, and refusals the receiver made itself (they carry their reply). */
+  private queue: Array<Request | { refused: string; tag: string | null }> = [];
   private running = false;
   private closed = false;
   private preLoginCommands = 0;
@@ -212,7 +213,7 @@ export class ImapSession {
     // An oversized literal is refused before it is read (RFC 7888 4): NO [TOOBIG]; a syntax
     // error or an overlong line is BAD (RFC 3501 7.1.5).
     const kind = ev.code === 'TOOBIG' && /literal/i.test(ev.text) ? 'NO' : 'BAD';
-    this.queue.push({ tag: ev.tag, ok: false, error: `\0${kind} ${code}${ev.text}` });
+    this.queue.push({ tag: ev.tag, refused: `${kind} ${code}${ev.text}` });
   }
 
   /** Reads the next raw line (IDLE's DONE, AUTHENTICATE responses); null when the connection ends. */
@@ -282,18 +283,18 @@ export class ImapSession {
     if (this.inputPaused && !this.closed) this.socket.once('drain', () => this.maybeResumeInput());
   }
 
-  private async run(req: Request): Promise<void> {
+  private async run(req: Request | { refused: string; tag: string | null }): Promise<void> {
     if (this.state.kind === 'notAuthenticated' && ++this.preLoginCommands > this.deps.limits.maxCommandsBeforeLogin) {
       this.log.info({ limit: this.deps.limits.maxCommandsBeforeLogin }, 'too many commands before login');
       this.bye('Too many commands before login');
       return;
     }
-    if (!req.ok) {
+    if ('refused' in req || !req.ok) {
       const tag = req.tag ?? '*';
-      // Receiver refusals carry their reply kind; parse errors are BAD (RFC 3501 7.1.5).
-      const text = req.error.startsWith('\0') ? req.error.slice(1) : `BAD ${req.error}`;
-      if (!req.error.startsWith('\0')) this.log.info({ tag: req.tag, reason: req.error }, 'bad command');
-      await this.flushUpdates(false);
+      // Receiver refusals carry their reply (logged when they were made); parse errors are BAD (RFC 3501 7.1.5).
+      const text = 'refused' in req ? req.refused : `BAD ${req.error}`;
+      if (!('refused' in req)) this.log.info({ tag: req.tag, reason: req.error }, 'bad command');
+      await this.flushUpdates(false).catch((err: unknown) => this.answerError(tag, 'BAD', err, false));
       this.send(`${tag} ${text}`);
       return;
     }
@@ -410,8 +411,14 @@ export class ImapSession {
 
   /** IDLE (RFC 2177): pushes updates until DONE. Returns false when the connection ended instead. */
   async idle(): Promise<boolean> {
+    // `signalled` keeps a change that arrives while a push is still running (awaiting the
+    // store listing) from being lost: the loop pushes again before it sleeps.
+    let signalled = false;
     let wake: (() => void) | null = null;
-    this.idleNotify = () => wake?.();
+    this.idleNotify = () => {
+      signalled = true;
+      wake?.();
+    };
     const push = async (): Promise<void> => {
       try {
         await this.flushUpdates(true);
@@ -420,16 +427,17 @@ export class ImapSession {
         else this.log.error({ err }, 'idle update failed');
       }
     };
-    const done = this.readRawLine();
     let finished: string | null | undefined;
-    void done.then((l) => {
+    void this.readRawLine().then((l) => {
       finished = l;
       wake?.();
     });
     try {
       while (finished === undefined && !this.closed) {
+        signalled = false;
         await push();
         if (finished !== undefined || this.closed) break;
+        if (signalled) continue;
         await new Promise<void>((r) => (wake = r));
         wake = null;
       }

@@ -200,4 +200,14 @@ describe('IMAP protocol', () => {
     expect(await i.run('SEARCH SUBJECT nothing-like-this')).toEqual(['* SEARCH', 'T OK SEARCH completed']);
     i.close();
   });
+
+  it('APPEND over the user\'s quota is refused with [OVERQUOTA]', async () => {
+    await srv.addUser('small@example.test', 'pw', { quotaMb: 1 });
+    const i = await Imap.login(srv, 'small@example.test', 'pw');
+    const big = message('big', 'x'.repeat(700 * 1024) + '\r\n');
+    expect((await append(i, 'INBOX', big)).at(-1)).toMatch(/^t\d+ OK \[APPENDUID \d+ 1\] APPEND completed$/);
+    expect((await append(i, 'INBOX', big)).at(-1)).toMatch(/^t\d+ NO \[OVERQUOTA\] Quota exceeded$/);
+    expect(await i.run('STATUS INBOX (MESSAGES)')).toEqual(['* STATUS "INBOX" (MESSAGES 1)', 'T OK STATUS completed']);
+    i.close();
+  });
 });
