@@ -17,6 +17,7 @@ PACKAGES=(
   python3-dkim    # dkimpy: independent DKIM verifier (Debian's /usr/bin/python3)
   postfix         # the --peer postfix submission benchmark
   chromium        # headless browser for the web UI tests (driven by playwright-core)
+  mariadb-server  # the MariaDB directory driver (the old stack's usermgmt schema)
 )
 
 missing=()
