@@ -18,14 +18,14 @@ export const imapSection = z
       .int()
       .min(1024)
       .default(65_536)
-      .describe('Longest command line (outside literals); a longer one is answered BAD and the connection closed.'),
+      .describe('Longest command line (outside literals); a longer one is answered BAD [TOOBIG] without being kept in memory.'),
     maxLiteralBytes: z
       .number()
       .int()
       .min(1024)
       .default(25 * 1024 * 1024)
       .describe('Largest literal, so the largest APPEND (like delivery, 25 MB); a larger one is refused with [TOOBIG] before it is read.'),
-    maxArgs: z.number().int().min(16).default(1000).describe('Most arguments (atoms, strings, list items) in one command.'),
+    maxArgs: z.number().int().min(16).default(100).describe('Most literals in one command (each is an argument the receiver must hold).'),
     maxCommandsBeforeLogin: z
       .number()
       .int()
