@@ -38,6 +38,8 @@ export function runPeer(
       clearTimeout(timer);
       resolve({ status, stdout, stderr });
     });
+    // A peer that exits without reading its input would raise EPIPE here, uncaught.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }
