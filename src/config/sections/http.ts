@@ -3,7 +3,7 @@ import { listener, secretString } from '../fields.js';
 
 // The listener keys (bind, port, allow, ...) sit directly under `http`, like `lmtp`, so
 // `MAILSERVER__HTTP__PORT` works; the HTTP-only keys are added beside them.
-const base = listener(10080, ['127.0.0.0/8', '::1/128'], '').unwrap();
+const base = listener(10080, ['127.0.0.0/8', '::1/128'], '', 300, 'A connection silent this long (an idle keep-alive, a stalled upload) is closed.').unwrap();
 
 export const httpSection = base
   .extend({
