@@ -21,6 +21,32 @@ export interface LoginAttempt {
   service: string;
 }
 
+// Password hashes (argon2, bcrypt) run on libuv's thread pool, which file I/O shares (4 threads
+// by default). A burst of logins, or a guessing client that disconnects and reconnects, must
+// not occupy every thread and stall deliveries: at most two checks run at once, a bounded
+// queue waits, and past that the attempt is refused like a throttled one.
+const MAX_CONCURRENT_CHECKS = 2;
+const MAX_WAITING_CHECKS = 200;
+let running = 0;
+const waiting: Array<() => void> = [];
+
+async function withCheckSlot<T>(fn: () => Promise<T>): Promise<T | 'busy'> {
+  if (running >= MAX_CONCURRENT_CHECKS) {
+    if (waiting.length >= MAX_WAITING_CHECKS) return 'busy';
+    await new Promise<void>((r) => waiting.push(r));
+  } else {
+    running++;
+  }
+  try {
+    return await fn();
+  } finally {
+    const next = waiting.shift();
+    // The slot passes straight to the next waiter, so `running` stays counted.
+    if (next) next();
+    else running--;
+  }
+}
+
 export async function passwordLogin(
   directory: Directory,
   throttle: AuthThrottle,
@@ -37,7 +63,11 @@ export async function passwordLogin(
   const user =
     name.includes('\0') || (attempt.authzid && attempt.authzid.toLowerCase() !== name)
       ? null
-      : await directory.authenticate(name, attempt.password);
+      : await withCheckSlot(() => directory.authenticate(name, attempt.password));
+  if (user === 'busy') {
+    log.warn({ user: name, service: attempt.service }, 'auth refused: too many password checks waiting');
+    return { ok: false, reason: 'throttled' };
+  }
   if (!user) {
     const delay = throttle.fail(attempt.ip, name);
     log.info({ user: name, service: attempt.service }, 'auth failed');
