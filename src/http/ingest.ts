@@ -94,9 +94,15 @@ export function registerIngestRoutes(router: Router, deps: HttpDeps): () => Prom
     const resolved = new Map<string, Resolution>();
     for (const [i, rcpt] of recipients.entries()) {
       if (settled.has(i)) continue;
-      const { refusal, resolution } = await deps.pipeline.checkRecipient(rcpt, log);
-      if (refusal) replies[i] = refusal;
-      else resolved.set(rcpt, resolution);
+      try {
+        const { refusal, resolution } = await deps.pipeline.checkRecipient(rcpt, log);
+        if (refusal) replies[i] = refusal;
+        else resolved.set(rcpt, resolution);
+      } catch (err) {
+        // As LMTP's RCPT: the directory or the quota check failed; the sender retries.
+        log.error({ err, rcpt }, 'recipient check failed');
+        replies[i] = reply(451, '4.3.0', `<${rcpt}>: Temporary lookup failure`);
+      }
     }
 
     const message = await spoolMessage(req, { spoolDir: deps.spoolDir, maxBytes }).catch((err: unknown) => {

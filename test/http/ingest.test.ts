@@ -2,7 +2,7 @@
 // Node with a message shaped like Email Routing's), plus raw HTTP for the cases a Worker
 // cannot produce (a client vanishing mid-body, a lying Content-Length).
 import http from 'node:http';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/app.js';
@@ -117,6 +117,26 @@ describe('ingest endpoint driven by the Cloudflare Email Worker', () => {
     const other = await rawPost('/ingest?from=s%40example.org&to=bob%40example.com', { Authorization: `Bearer ${TOKENS[0]}`, 'Idempotency-Key': 'k-1' }, raw);
     expect(other.status).toBe(422);
     expect(await inboxCount(srv.mailRoot, 'alice@example.com')).toBe(before + 2);
+  });
+
+  it('answers a storage failure with 503 (the Worker throws, the sender retries); the retry with the same key delivers once', async () => {
+    await srv.addUser('hank@example.com', 'hank-password');
+    const home = join(srv.mailRoot, 'example.com', 'hank');
+    // A file where the Maildir should be: the store cannot deliver (451 4.3.0).
+    await rm(home, { recursive: true, force: true });
+    await writeFile(home, 'not a directory');
+    const raw = rawMessage({ to: 'hank@example.com', id: 'storage-failure@example.org' });
+    const run = await runWorker(env(), { from: 's@example.org', to: 'hank@example.com', raw });
+    expect(run.rejected).toBeNull();
+    expect(run.thrown?.message).toMatch(/^ingest answered 503: 451 /);
+    expect(srv.logs.some((l) => l.msg === 'recipient check failed' && l.level === 'error')).toBe(true);
+
+    await rm(home, { force: true });
+    const retry = await runWorker(env(), { from: 's@example.org', to: 'hank@example.com', raw });
+    expect(retry).toEqual({ rejected: null, thrown: null });
+    const again = await runWorker(env(), { from: 's@example.org', to: 'hank@example.com', raw });
+    expect(again).toEqual({ rejected: null, thrown: null });
+    expect(await inboxCount(srv.mailRoot, 'hank@example.com')).toBe(1);
   });
 
   it('delivers nothing when the client disconnects mid-body (Content-Length and chunked)', async () => {

@@ -76,7 +76,7 @@ export function registerApiRoutes(router: Router, deps: HttpDeps, outbound: Outb
     admin(async (ctx) => {
       const d = await domainParam(ctx);
       const body = await readJson(ctx.req, S.patchDomain, limit);
-      if (!canToggleDomains(directory)) throw new HttpError(501 as number, 'unavailable', 'this directory cannot enable or disable domains');
+      if (!canToggleDomains(directory)) throw new HttpError(501, 'unavailable', 'this directory cannot enable or disable domains');
       await directory.setDomainActive(d.name, body.active);
       ctx.log.info({ domain: d.name, active: body.active }, 'domain changed');
       sendJson(ctx.res, 200, domainJson((await directory.getDomain(d.name))!));
