@@ -47,6 +47,10 @@ export interface ParsedParams {
   imap: Array<[string, string]>;
 }
 
+/** RFC 2045 5.1 token: any CHAR but SPACE, CTLs and tspecials. */
+export const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+$/;
+const TOKEN_CHAR = /^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]$/;
+
 /** Splits `value; a=b; c="d"` into its leading token and parameters. Never throws. */
 export function parseParameterized(value: string): { token: string; params: ParsedParams } {
   const s = stripComments(value);
@@ -68,6 +72,11 @@ export function parseParameterized(value: string): { token: string; params: Pars
     if (s[i] !== '=') continue;
     i++;
     skipWs();
+    // A name that is not a token (RFC 2045 5.1) loses its parameter, as in Dovecot.
+    if (!TOKEN.test(name)) {
+      while (i < s.length && s[i] !== ';') i++;
+      continue;
+    }
     let val = '';
     let quoted = false;
     if (s[i] === '"') {
@@ -80,11 +89,12 @@ export function parseParameterized(value: string): { token: string; params: Pars
       i++; // closing quote (or end)
       while (i < s.length && s[i] !== ';') i++;
     } else {
-      // A token ends at white space; what follows up to ';' is garbage (Dovecot drops it).
-      while (i < s.length && s[i] !== ';' && s[i] !== ' ' && s[i] !== '\t') val += s[i++];
+      // The value token ends at the first byte a token cannot hold; what follows up to the
+      // next ';' is garbage (Dovecot drops it and goes on with the next parameter).
+      while (i < s.length && TOKEN_CHAR.test(s[i]!)) val += s[i++];
       while (i < s.length && s[i] !== ';') i++;
     }
-    if (name && /^[\x21-\x7e]+$/.test(name)) raw.push([name, val, quoted]);
+    raw.push([name, val, quoted]);
   }
   return { token, params: joinRfc2231(raw) };
 }
@@ -198,24 +208,31 @@ export interface ContentTypeEx extends ContentType {
   imapParams: Array<[string, string]>;
 }
 
-/** RFC 2045 5.2: a missing or unparsable Content-Type is text/plain; charset=us-ascii
- *  (message/rfc822 inside multipart/digest, RFC 2046 5.1.5). */
+/** RFC 2045 5.2: a missing Content-Type is text/plain; charset=us-ascii (message/rfc822
+ *  inside multipart/digest, RFC 2046 5.1.5). An unparsable one comes out as type "" and
+ *  subtype "" without parameters, as Dovecot reports it (a leaf part that is not text);
+ *  a type without subtype ("text") keeps an empty subtype, also as Dovecot. */
 export function parseContentType(value: string | undefined, digest = false): ContentTypeEx {
-  const dflt = (): ContentTypeEx =>
-    digest
+  if (value === undefined) {
+    return digest
       ? { type: 'message', subtype: 'rfc822', params: {}, imapParams: [] }
       : { type: 'text', subtype: 'plain', params: { charset: 'us-ascii' }, imapParams: [['charset', 'us-ascii']] };
-  if (value === undefined) return dflt();
-  const { token, params } = parseParameterized(value);
-  const m = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*(?:\/\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]*))?$/.exec(token);
-  if (!m) {
-    const d = dflt();
-    // Dovecot keeps the parameters of a broken type (e.g. a charset) on the default type.
-    if (params.imap.length) return { ...d, params: params.params, imapParams: params.imap };
-    return d;
   }
-  // A type without subtype ("text") stays with an empty subtype, as Dovecot shows it.
+  const { token, params } = parseParameterized(value);
+  const m = /^([^\s/]+)\s*(?:\/\s*([^\s/]+))?$/.exec(token);
+  if (!m || !TOKEN.test(m[1]!) || (m[2] !== undefined && !TOKEN.test(m[2])) || (m[2] === undefined && token.includes('/'))) {
+    return { type: '', subtype: '', params: {}, imapParams: [] };
+  }
   return { type: m[1]!.toLowerCase(), subtype: (m[2] ?? '').toLowerCase(), params: params.params, imapParams: params.imap };
+}
+
+/** Content-Transfer-Encoding value (RFC 2045 6.1): a token, lower-cased; "7bit" when missing
+ *  or not a token. `asWritten` keeps the case for BODYSTRUCTURE (Dovecot echoes it). */
+export function parseEncoding(value: string | undefined, asWritten = false): string {
+  if (value === undefined) return '7bit';
+  const v = stripComments(value).trim();
+  if (!TOKEN.test(v)) return '7bit';
+  return asWritten ? v : v.toLowerCase();
 }
 
 export function parseDisposition(value: string): { type: string; params: Record<string, string>; imapParams: Array<[string, string]> } | null {

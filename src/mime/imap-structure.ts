@@ -3,7 +3,7 @@
 // Where RFC 3501 leaves room, the output follows Dovecot 2.3 (clients migrated from it):
 // see docs in test/mime/dovecot-compare.test.ts for the differences kept.
 import { parseAddressList } from './address.js';
-import { parseParameterized } from './headers.js';
+import { parseEncoding, parseParameterized } from './headers.js';
 import type { EnvelopeAddress, HeaderField, MimePart, SValue } from './types.js';
 
 function first(headers: HeaderField[], key: string): HeaderField | undefined {
@@ -60,13 +60,10 @@ function paramList(params: Array<[string, string]>): SValue {
 function typeInfo(part: MimePart): { type: string; subtype: string; params: Array<[string, string]> } {
   const f = first(part.headers, 'content-type');
   const ct = part.contentType;
-  if (f) {
-    const { token, params } = parseParameterized(f.value);
-    const m = /^([^\s/]+)\s*(?:\/\s*([^\s/]*))?$/.exec(token);
-    if (m && m[1]!.toLowerCase() === ct.type && (m[2] ?? '').toLowerCase() === ct.subtype) return { type: m[1]!, subtype: m[2] ?? '', params: params.imap };
-    return { type: ct.type, subtype: ct.subtype, params: params.imap };
-  }
-  return { type: ct.type, subtype: ct.subtype, params: [] };
+  if (!f || ct.type === '') return { type: ct.type, subtype: ct.subtype, params: [] };
+  const { token, params } = parseParameterized(f.value);
+  const m = /^([^\s/]+)\s*(?:\/\s*([^\s/]*))?$/.exec(token);
+  return { type: m?.[1] ?? ct.type, subtype: m?.[2] ?? ct.subtype, params: params.imap };
 }
 
 function disposition(part: MimePart): SValue {
@@ -109,14 +106,14 @@ export function bodyStructure(part: MimePart, extended: boolean): SValue {
   let plist = params;
   // RFC 2045 5.2 default, as Dovecot lists it for text parts without a charset.
   if (ct.type === 'text' && !params.some(([k]) => k.toLowerCase() === 'charset')) plist = [...params, ['charset', 'us-ascii']];
-  const enc = first(part.headers, 'content-transfer-encoding');
+
   const out: SValue[] = [
     type,
     subtype,
     paramList(plist),
     nstring(first(part.headers, 'content-id')),
     nstring(first(part.headers, 'content-description')),
-    enc ? enc.value.trim() || '7bit' : '7bit',
+    parseEncoding(first(part.headers, 'content-transfer-encoding')?.value, true),
     part.bodyLength,
   ];
   if (ct.type === 'text') out.push(part.bodyLines);

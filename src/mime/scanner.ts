@@ -6,7 +6,7 @@
 // part and at most LINE_PREFIX bytes of any body line (enough to recognise a boundary), never
 // bodies. It never throws on bad input: broken structure degrades to opaque bodies, as
 // Dovecot's message-parser does.
-import { parseHeaderBlock, parseContentType, parseDisposition } from './headers.js';
+import { parseContentType, parseDisposition, parseEncoding, parseHeaderBlock } from './headers.js';
 import type { MimePart } from './types.js';
 
 /** Header bytes kept per part; fields past this are scanned but dropped. */
@@ -174,16 +174,16 @@ export class MimeScanner {
     // imap-structure.ts re-reads the parameters in IMAP form from the header itself.
     const { type: cType, subtype: cSub, params: cParams } = parseContentType(ctField?.value, digest);
     p.contentType = { type: cType, subtype: cSub, params: cParams };
-    const cte = p.headers.find((h) => h.key === 'content-transfer-encoding');
-    p.encoding = cte ? cte.value.trim().toLowerCase() || '7bit' : '7bit';
+    p.encoding = parseEncoding(p.headers.find((h) => h.key === 'content-transfer-encoding')?.value);
     const cd = [...p.headers].reverse().find((h) => h.key === 'content-disposition'); // last wins, as in Dovecot
     const disp = cd ? parseDisposition(cd.value) : null;
     p.disposition = disp ? { type: disp.type, params: disp.params } : null;
     if (n.depth >= MAX_DEPTH || this.parts >= MAX_PARTS) return; // opaque from here on
     const { type, subtype, params } = p.contentType;
     if (type === 'multipart') {
+      // An empty boundary still delimits (every "--" line), as Dovecot parses it.
       const b = params['boundary'];
-      if (b) n.boundary = Buffer.from('--' + b, 'latin1');
+      if (b !== undefined) n.boundary = Buffer.from('--' + b, 'latin1');
     } else if (type === 'message' && subtype === 'rfc822') {
       // The encapsulated message starts right at the body; its parts take this part's number.
       // Parsed whatever the transfer encoding says, as Dovecot does (a base64 one yields an
@@ -197,7 +197,7 @@ export class MimeScanner {
 
   /** Innermost open boundary the line starts with (Dovecot compares prefixes the same way). */
   private matchBoundary(text: Buffer): Node | null {
-    if (text.length < 3 || text[0] !== 0x2d || text[1] !== 0x2d) return null;
+    if (text.length < 2 || text[0] !== 0x2d || text[1] !== 0x2d) return null;
     for (let n: Node | null = this.cur; n; n = n.parent) {
       if (!n.boundary || n.closed || n.state !== 'body') continue;
       if (text.length >= n.boundary.length && text.subarray(0, n.boundary.length).equals(n.boundary)) return n;

@@ -72,7 +72,10 @@ describe('parameters (RFC 2045, RFC 2231)', () => {
 
   it('defaults and broken values (RFC 2045 5.2)', () => {
     expect(parseContentType(undefined)).toMatchObject({ type: 'text', subtype: 'plain', params: { charset: 'us-ascii' } });
-    expect(parseContentType('/;;;')).toMatchObject({ type: 'text', subtype: 'plain' });
+    expect(parseContentType('/;;;')).toMatchObject({ type: '', subtype: '', params: {} }); // Dovecot: "" ""
+    expect(parseContentType('text')).toMatchObject({ type: 'text', subtype: '' });
+    expect(parseContentType('text/plain; charset=utf<-8; format=flowed').params).toEqual({ charset: 'utf', format: 'flowed' });
+    expect(parseContentType('text/plain; bo<x=1; a=b').params).toEqual({ a: 'b' });
     expect(parseContentType(undefined, true)).toMatchObject({ type: 'message', subtype: 'rfc822' });
     expect(parseContentType('text/plain (comment); charset="a\\"b"').params['charset']).toBe('a"b');
     expect(parseContentType('multipart/mixed; boundary="unterminated').params['boundary']).toBe('unterminated');
