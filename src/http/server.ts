@@ -32,6 +32,19 @@ export function createHttpService(deps: HttpDeps): Service & { close(): Promise<
   const cfg = deps.config.http;
   const log = deps.logger.child({ svc: 'http' });
   const allowed = createAddressFilter(cfg.allow);
+  const trusted = cfg.trustedProxies.length > 0 ? createAddressFilter(cfg.trustedProxies) : () => false;
+  /**
+   * The client behind trusted proxies: X-Forwarded-For read from the right, skipping our own
+   * proxies (each appends the address it saw), so a client cannot pick its address by
+   * sending the header itself.
+   */
+  const clientAddress = (req: IncomingMessage): string => {
+    const peer = req.socket.remoteAddress ?? '';
+    if (!trusted(peer)) return peer;
+    const hops = String(req.headers['x-forwarded-for'] ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+    for (let i = hops.length - 1; i >= 0; i--) if (!trusted(hops[i])) return hops[i]!;
+    return peer;
+  };
   const router = new Router();
   const outbound = createOutbound(deps.config);
   const snapshotListeners = registerHealthRoutes(router, {
@@ -53,7 +66,7 @@ export function createHttpService(deps: HttpDeps): Service & { close(): Promise<
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const id = newSessionId();
-    const remote = req.socket.remoteAddress ?? '';
+    const remote = clientAddress(req);
     const rlog = sessionLogger(deps.logger, { svc: 'http', sid: id, remote });
     for (const [k, v] of Object.entries(BASE_HEADERS)) res.setHeader(k, v);
     res.setHeader('X-Request-Id', id);

@@ -21,14 +21,14 @@ afterAll(async () => {
 });
 
 /** A browser-like sign-in: fetch the form (cookie + CSRF token), post it back. */
-async function signIn(user: string, password: string): Promise<{ status: number; location: string | null; cookie: string | null }> {
-  const form = await fetch(`${base}/admin/login`);
+async function signIn(user: string, password: string, headers: Record<string, string> = {}, at = base): Promise<{ status: number; location: string | null; cookie: string | null }> {
+  const form = await fetch(`${at}/admin/login`, { headers });
   const cookie = form.headers.get('set-cookie')!.split(';')[0]!;
   const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
-  const res = await fetch(`${base}/admin/login`, {
+  const res = await fetch(`${at}/admin/login`, {
     method: 'POST',
     redirect: 'manual',
-    headers: { Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded' },
+    headers: { ...headers, Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ _csrf: csrf, user, password }).toString(),
   });
   return { status: res.status, location: res.headers.get('location'), cookie: res.headers.get('set-cookie') };
@@ -49,6 +49,29 @@ describe('web UI sign-in', () => {
     const locked = await signIn('root@admin.example', 'root-password');
     expect(locked.status).toBe(429);
     expect(srv.logs.some((l) => l.msg === 'login throttled' && l.svc === 'http')).toBe(true);
+  });
+});
+
+describe('behind a trusted reverse proxy', () => {
+  it('throttles the client named in X-Forwarded-For, not the proxy', async () => {
+    const px = await startTestServer({
+      http: { admins: ['root@admin.example'], trustedProxies: ['127.0.0.1/32'] },
+      auth: { maxFailuresPerIp: 2, maxFailuresPerUser: 100, failureDelayMs: 1, maxFailureDelayMs: 5 },
+    });
+    try {
+      const at = `http://127.0.0.1:${px.port('http')}`;
+      await px.app.directory.addDomain('admin.example');
+      await px.addUser('root@admin.example', 'root-password');
+      // The guesser's own X-Forwarded-For entry is ignored: the proxy appended the real address.
+      const guesser = { 'X-Forwarded-For': '10.9.9.9, 203.0.113.5' };
+      for (let i = 0; i < 2; i++) expect((await signIn('root@admin.example', `wrong-${i}`, guesser, at)).status).toBe(303);
+      expect((await signIn('root@admin.example', 'root-password', guesser, at)).status).toBe(429);
+      // Another client through the same proxy is not locked out.
+      expect(await signIn('root@admin.example', 'root-password', { 'X-Forwarded-For': '203.0.113.6' }, at)).toMatchObject({ status: 303, location: '/admin/domains' });
+      expect(px.logs.some((l) => l.msg === 'login failed' && l.remote === '203.0.113.5')).toBe(true);
+    } finally {
+      await px.stop();
+    }
   });
 });
 

@@ -1,9 +1,25 @@
 import { z } from 'zod';
-import { listener, secretString } from '../fields.js';
+import { listener, secretString, typeNames } from '../fields.js';
+import { parseCidr } from '../../net/allowlist.js';
 
 // The listener keys (bind, port, allow, ...) sit directly under `http`, like `lmtp`, so
 // `MAILSERVER__HTTP__PORT` works; the HTTP-only keys are added beside them.
 const base = listener(10080, ['127.0.0.0/8', '::1/128'], '', 300, 'A connection silent this long (an idle keep-alive, a stalled upload) is closed.').unwrap();
+
+const cidr = z
+  .string()
+  .refine(
+    (v) => {
+      try {
+        parseCidr(v);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'expected an address or CIDR range like 127.0.0.1/32' },
+  )
+  .register(typeNames, { name: 'CIDR range' });
 
 export const httpSection = base
   .extend({
@@ -28,6 +44,10 @@ export const httpSection = base
       .boolean()
       .default(true)
       .describe('Mark the web UI cookies `Secure` (browsers still send them to http://localhost; turn off only for plain HTTP on another host).'),
+    trustedProxies: z
+      .array(cidr)
+      .default([])
+      .describe('Reverse proxies (Nginx, cloudflared) whose `X-Forwarded-For` names the real client, for logs and the login throttle. Empty = use the peer address.'),
     maxJsonBytes: z.number().int().positive().default(64 * 1024).describe('Largest JSON or form body accepted by the admin API and the web UI.'),
   })
   .prefault({})
