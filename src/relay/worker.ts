@@ -44,6 +44,8 @@ export interface QueueWorker {
   stop(): Promise<void>;
 }
 
+/** How long stop() waits for running delivery attempts before closing the smart-host pool. */
+const STOP_GRACE_MS = 10_000;
 /** Header section of the original for a headers-only DSN is cut at this size. */
 const DSN_HEADER_LIMIT = 64 * 1024;
 /** RET=FULL returns the whole message only up to this size; larger ones get headers. */
@@ -122,7 +124,12 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
       if (inFlight.size >= opts.concurrency) break;
       if (inFlight.has(id) || dueAt(it) > t) continue;
       const run = attempt(it)
-        .catch((err: unknown) => log.error({ err, qid: id }, 'queue attempt failed'))
+        .catch((err: unknown) => {
+          // Our failure (disk, directory), not the recipient's: wait as for a 4xx, instead
+          // of retrying in a tight loop; the journal is untouched, so nothing is lost.
+          log.error({ err, qid: id }, 'queue attempt failed');
+          dueCache.set(it, now() + opts.schedule.initialMs);
+        })
         .finally(() => {
           inFlight.delete(id);
           reportSize();
@@ -312,8 +319,12 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
-      await Promise.all([...inFlight.values()]);
+      // Running attempts get a moment to finish and record their outcome; a smart host that
+      // hangs is then cut off (its recipients stay queued and are tried after the restart).
+      const settle = (ms: number) => Promise.race([Promise.all([...inFlight.values()]), new Promise((r) => setTimeout(r, ms))]);
+      await settle(STOP_GRACE_MS);
       opts.smartHost.close();
+      await settle(2_000);
     },
   };
 }
