@@ -51,9 +51,13 @@ export interface ParsedParams {
 export const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+$/;
 const TOKEN_CHAR = /^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]$/;
 
-/** Splits `value; a=b; c="d"` into its leading token and parameters. Never throws. */
-export function parseParameterized(value: string): { token: string; params: ParsedParams } {
-  const s = stripComments(value);
+/** Splits `value; a=b; c="d"` into its leading token and parameters. Never throws.
+ *  Broken syntax is recovered from as Dovecot's rfc822 parser does: a parameter without "="
+ *  or with a name that is not a token ends the list, an unterminated quoted value is
+ *  dropped, an unterminated comment drops every parameter (and, before the first ";",
+ *  marks the token broken). */
+export function parseParameterized(value: string): { token: string; params: ParsedParams; tokenBroken: boolean } {
+  const { text: s, brokenAt } = stripCommentsAt(value);
   let i = 0;
   const skipWs = (): void => {
     while (i < s.length && (s[i] === ' ' || s[i] === '\t' || s[i] === '\r' || s[i] === '\n')) i++;
@@ -61,22 +65,19 @@ export function parseParameterized(value: string): { token: string; params: Pars
   skipWs();
   let token = '';
   while (i < s.length && s[i] !== ';') token += s[i++];
+  const tokenBroken = brokenAt !== null && brokenAt <= i;
   token = token.trim();
   const raw: Array<[string, string, boolean]> = []; // name, value, was-quoted
-  while (i < s.length) {
+  while (i < s.length && brokenAt === null) {
     i++; // ';'
     skipWs();
+    if (i >= s.length) break; // a trailing ";" is harmless
     let name = '';
     while (i < s.length && s[i] !== '=' && s[i] !== ';') name += s[i++];
     name = name.trim();
-    if (s[i] !== '=') continue;
+    if (s[i] !== '=' || !TOKEN.test(name)) break;
     i++;
     skipWs();
-    // A name that is not a token (RFC 2045 5.1) loses its parameter, as in Dovecot.
-    if (!TOKEN.test(name)) {
-      while (i < s.length && s[i] !== ';') i++;
-      continue;
-    }
     let val = '';
     let quoted = false;
     if (s[i] === '"') {
@@ -86,7 +87,8 @@ export function parseParameterized(value: string): { token: string; params: Pars
         if (s[i] === '\\' && i + 1 < s.length) i++;
         val += s[i++];
       }
-      i++; // closing quote (or end)
+      if (i >= s.length) break; // unterminated: dropped
+      i++;
       while (i < s.length && s[i] !== ';') i++;
     } else {
       // The value token ends at the first byte a token cannot hold; what follows up to the
@@ -96,7 +98,7 @@ export function parseParameterized(value: string): { token: string; params: Pars
     }
     raw.push([name, val, quoted]);
   }
-  return { token, params: joinRfc2231(raw) };
+  return { token, params: joinRfc2231(raw), tokenBroken };
 }
 
 /** RFC 2231 3-4: name*0, name*1* … joined in order; name* / name*0* carry charset'lang'. */
@@ -159,10 +161,11 @@ function joinRfc2231(raw: Array<[string, string, boolean]>): ParsedParams {
       const seg = g.parts.get(k)!;
       const v = n === 0 ? firstVal : seg.v;
       bytes.push(seg.ext ? pctDecode(v) : Buffer.from(v, 'latin1'));
-      rawJoined.push(seg.ext ? v : v.replace(/[^A-Za-z0-9!#$&+\-.^_`|~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')));
+      // IMAP lists the extended value as written (Dovecot); plain segments joined into an
+      // extended one get %-encoded so the whole stays one RFC 2231 value.
+      rawJoined.push(seg.ext ? seg.v : seg.v.replace(/[^A-Za-z0-9!#$&+\-.^_`|~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')));
     });
-    const prefix = first.ext && firstVal !== first.v ? first.v.slice(0, first.v.length - firstVal.length) : "''";
-    imap.push([o.name + '*', prefix + rawJoined.join('')]);
+    imap.push([o.name + '*', rawJoined.join('')]);
     params[key] = decodeCharset(Buffer.concat(bytes), charset);
   }
   return { params, imap };
@@ -182,9 +185,15 @@ function pctDecode(s: string): Buffer {
 
 /** RFC 5322 comments in structured fields, outside quoted strings. */
 export function stripComments(s: string): string {
+  return stripCommentsAt(s).text;
+}
+
+/** Comments removed; `brokenAt` is where an unterminated comment began in the output. */
+function stripCommentsAt(s: string): { text: string; brokenAt: number | null } {
   let out = '';
   let depth = 0;
   let quoted = false;
+  let openedAt = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
     if (quoted) {
@@ -195,13 +204,15 @@ export function stripComments(s: string): string {
       if (c === '\\') i++;
       else if (c === '(') depth++;
       else if (c === ')') depth--;
-    } else if (c === '(') depth++;
-    else {
+    } else if (c === '(') {
+      depth++;
+      openedAt = out.length;
+    } else {
       if (c === '"') quoted = true;
       out += c;
     }
   }
-  return out;
+  return { text: out, brokenAt: depth > 0 ? openedAt : null };
 }
 
 export interface ContentTypeEx extends ContentType {
@@ -218,9 +229,11 @@ export function parseContentType(value: string | undefined, digest = false): Con
       ? { type: 'message', subtype: 'rfc822', params: {}, imapParams: [] }
       : { type: 'text', subtype: 'plain', params: { charset: 'us-ascii' }, imapParams: [['charset', 'us-ascii']] };
   }
-  const { token, params } = parseParameterized(value);
+  const { token, params, tokenBroken } = parseParameterized(value);
   const m = /^([^\s/]+)\s*(?:\/\s*([^\s/]+))?$/.exec(token);
-  if (!m || !TOKEN.test(m[1]!) || (m[2] !== undefined && !TOKEN.test(m[2])) || (m[2] === undefined && token.includes('/'))) {
+  const bad = tokenBroken || !m || !TOKEN.test(m[1]!) || (m[2] !== undefined && !TOKEN.test(m[2])) || (m[2] === undefined && token.includes('/'));
+  // A type without subtype passes only alone ("text"); followed by parameters it is broken.
+  if (bad || (m[2] === undefined && stripComments(value).includes(';'))) {
     return { type: '', subtype: '', params: {}, imapParams: [] };
   }
   return { type: m[1]!.toLowerCase(), subtype: (m[2] ?? '').toLowerCase(), params: params.params, imapParams: params.imap };

@@ -75,10 +75,13 @@ describe('parameters (RFC 2045, RFC 2231)', () => {
     expect(parseContentType('/;;;')).toMatchObject({ type: '', subtype: '', params: {} }); // Dovecot: "" ""
     expect(parseContentType('text')).toMatchObject({ type: 'text', subtype: '' });
     expect(parseContentType('text/plain; charset=utf<-8; format=flowed').params).toEqual({ charset: 'utf', format: 'flowed' });
-    expect(parseContentType('text/plain; bo<x=1; a=b').params).toEqual({ a: 'b' });
+    expect(parseContentType('text/plain; bo<x=1; a=b').params).toEqual({}); // a bad name ends the list
+    expect(parseContentType('text/plain; a="open; b=c').params).toEqual({}); // unterminated quote
+    expect(parseContentType('multipart/m(ixed; boundary=h')).toMatchObject({ type: '' }); // unterminated comment
+    expect(parseContentType('multipar; boundary=o')).toMatchObject({ type: '' });
     expect(parseContentType(undefined, true)).toMatchObject({ type: 'message', subtype: 'rfc822' });
     expect(parseContentType('text/plain (comment); charset="a\\"b"').params['charset']).toBe('a"b');
-    expect(parseContentType('multipart/mixed; boundary="unterminated').params['boundary']).toBe('unterminated');
+    expect(parseContentType('multipart/mixed; boundary="unterminated').params['boundary']).toBeUndefined(); // dropped, as Dovecot
   });
 });
 
