@@ -34,6 +34,9 @@ export async function spoolMessage(
   let exceeded = false;
   let file: WriteStream | null = null;
   let filePath: string | null = null;
+  // Every write error is caught here: a write still pending when the stream is destroyed (the
+  // size limit hit mid-spill) or a full disk would otherwise be an uncaught 'error' event.
+  let writeError: Error | null = null;
 
   const dispose = async (): Promise<void> => {
     if (file && !file.closed) file.destroy();
@@ -54,6 +57,7 @@ export async function spoolMessage(
         continue;
       }
       if (file) {
+        if (writeError) throw writeError;
         if (!file.write(chunk)) await onceDrained(file);
         continue;
       }
@@ -65,6 +69,7 @@ export async function spoolMessage(
         }
         filePath = join(opts.spoolDir, `${Date.now()}.${randomBytes(6).toString('hex')}.eml`);
         file = createWriteStream(filePath, { flags: 'wx', mode: 0o600 });
+        file.on('error', (err) => (writeError ??= err));
         for (const c of chunks.splice(0)) if (!file.write(c)) await onceDrained(file);
       }
     }
@@ -72,6 +77,7 @@ export async function spoolMessage(
       file.end();
       await finished(file);
     }
+    if (writeError && !exceeded) throw writeError;
   } catch (err) {
     await dispose();
     throw err;
