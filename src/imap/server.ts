@@ -159,11 +159,12 @@ export function createImapService(opts: ImapServiceOptions): Service {
     async stop() {
       const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
       servers.length = 0;
-      // RFC 3501 7.1.5: BYE to every session; commands in flight finish writing first
-      // (the socket is ended, not destroyed, and cut after a grace period).
+      // RFC 3501 7.1.5: BYE to every session; a command in flight finishes writing first
+      // (up to the deadline), then the socket is ended.
       for (const s of sessions) s.shutdown();
-      const deadline = Date.now() + 3000;
+      const deadline = Date.now() + 5000;
       while (sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      for (const s of sessions) s.kill();
       await Promise.all(closed);
     },
     addresses() {

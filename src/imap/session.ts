@@ -269,6 +269,10 @@ export class ImapSession {
         }
         const req = this.queue.shift()!;
         await this.run(req);
+        if (this.stopping) {
+          this.bye('Server shutting down');
+          break;
+        }
         this.maybeResumeInput();
         // A paused command has finished without taking its raw line (refused, or done): go on.
         if (!this.closed && this.held && this.queue.length === 0) {
@@ -550,9 +554,21 @@ export class ImapSession {
   }
   private ended = false;
 
-  /** Graceful stop: BYE to the client (RFC 3501 7.1.5). */
+  /**
+   * Graceful stop: BYE to the client (RFC 3501 7.1.5). A command that is writing (a FETCH
+   * streaming a body) finishes first, so the BYE never lands inside a literal; an idle or
+   * IDLEing session is told at once.
+   */
   shutdown(): void {
-    this.bye('Server shutting down');
+    if (!this.running || this.idleNotify) this.bye('Server shutting down');
+    else this.stopping = true;
+  }
+  private stopping = false;
+
+  /** The stop deadline passed with a command still running: cut the connection. */
+  kill(): void {
+    this.closed = true;
+    this.socket.destroy();
   }
 }
 
