@@ -10,7 +10,7 @@
 // fsync and one directory fsync. The journal is append-only; replaying it gives each
 // recipient's state, so a crash between two recipients loses nothing and repeats nothing
 // that was recorded.
-import { open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -106,14 +106,23 @@ export class QueueStore {
     return new QueueWriter(this, id, path, fh);
   }
 
-  /** Makes a renamed file's directory entry durable. */
+  private dirHandle: Promise<FileHandle> | null = null;
+
+  /** Makes a renamed, created or removed entry durable. The directory stays open between calls. */
   async syncDir(): Promise<void> {
-    const dh = await open(this.dir, 'r');
+    this.dirHandle ??= open(this.dir, 'r');
     try {
-      await dh.sync();
-    } finally {
-      await dh.close();
+      await (await this.dirHandle).sync();
+    } catch (err) {
+      this.dirHandle = null;
+      throw err;
     }
+  }
+
+  async close(): Promise<void> {
+    const h = this.dirHandle;
+    this.dirHandle = null;
+    if (h) await (await h).close().catch(() => {});
   }
 
   /** Committed ids, oldest first; removes leftovers of transactions that never got 250. */
@@ -207,8 +216,7 @@ export class QueueStore {
 
   /** `sync`: the removal itself is the record that the message is done, so make it durable. */
   async remove(id: string, opts: { sync?: boolean } = {}): Promise<void> {
-    await rm(this.msgPath(id), { force: true });
-    await rm(this.logPath(id), { force: true });
+    await Promise.all([unlinkIfThere(this.msgPath(id)), unlinkIfThere(this.logPath(id))]);
     if (opts.sync) await this.syncDir();
   }
 
@@ -281,10 +289,12 @@ export class QueueWriter {
     await this.write(trailer);
     this.written -= trailer.length;
     await this.fh.sync();
-    await this.fh.close();
     this.done = true;
+    // Closing needs no wait: the data is on disk, and rename works on an open file.
+    const closed = this.fh.close();
     await rename(this.path, this.store.msgPath(this.id));
     await this.store.syncDir();
+    await closed;
     return full;
   }
 
@@ -294,5 +304,13 @@ export class QueueWriter {
       await this.fh.close().catch(() => {});
     }
     await rm(this.path, { force: true });
+  }
+}
+
+async function unlinkIfThere(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }

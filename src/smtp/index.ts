@@ -64,7 +64,10 @@ export async function createOutboundServices(deps: OutboundDeps): Promise<Servic
     worker,
     store,
     start: () => worker.start(),
-    stop: () => worker.stop(),
+    stop: async () => {
+      await worker.stop();
+      await store.close();
+    },
     addresses: () => [],
   };
   // Alias destinations outside our domains (LMTP, HTTP ingest, local legs of the queue)
