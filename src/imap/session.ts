@@ -147,7 +147,10 @@ export class ImapSession {
     socket.on('close', () => this.teardown());
     socket.setTimeout(this.deps.limits.idleTimeoutSeconds * 1000, () => {
       this.log.info({ seconds: this.deps.limits.idleTimeoutSeconds }, 'idle timeout');
-      this.bye('Autologout; idle for too long');
+      // A command stuck writing to a client that stopped reading: a BYE would land inside
+      // its literal, so the connection is simply cut.
+      if (this.running && !this.idleNotify) this.kill();
+      else this.bye('Autologout; idle for too long');
     });
   }
 
