@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Directory, UserRecord } from '../directory/types.js';
 import type { AuthThrottle } from './throttle.js';
+import { metrics, type Protocol } from '../metrics/index.js';
 
 export type LoginOutcome =
   | { ok: true; user: UserRecord }
@@ -17,8 +18,8 @@ export interface LoginAttempt {
   password: string;
   /** SASL authorization identity; only empty or equal to the user is accepted (no proxy auth). */
   authzid?: string;
-  /** 'imap' | 'pop3' | 'submission', for the log line. */
-  service: string;
+  /** For the log line and the auth-failure metric. */
+  service: Extract<Protocol, 'imap' | 'pop3' | 'submission'>;
 }
 
 // Password hashes (argon2, bcrypt) run on libuv's thread pool, which file I/O shares (4 threads
@@ -56,6 +57,7 @@ export async function passwordLogin(
   const name = attempt.username.trim().toLowerCase();
   const verdict = throttle.check(attempt.ip, name);
   if (!verdict.allowed) {
+    metrics.authFailures.inc({ protocol: attempt.service });
     log.warn({ user: name, service: attempt.service }, 'auth throttled');
     await sleep(verdict.delayMs);
     return { ok: false, reason: 'throttled' };
@@ -65,11 +67,13 @@ export async function passwordLogin(
       ? null
       : await withCheckSlot(() => directory.authenticate(name, attempt.password));
   if (user === 'busy') {
+    metrics.authFailures.inc({ protocol: attempt.service });
     log.warn({ user: name, service: attempt.service }, 'auth refused: too many password checks waiting');
     return { ok: false, reason: 'throttled' };
   }
   if (!user) {
     const delay = throttle.fail(attempt.ip, name);
+    metrics.authFailures.inc({ protocol: attempt.service });
     log.info({ user: name, service: attempt.service }, 'auth failed');
     await sleep(delay);
     return { ok: false, reason: 'invalid' };

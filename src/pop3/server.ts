@@ -15,6 +15,7 @@ import type { TlsManager } from '../tls/manager.js';
 import { MaildropLocks } from './lock.js';
 import { Pop3Session } from './session.js';
 import type { Pop3Context, Pop3Limits } from './context.js';
+import { metrics } from '../metrics/index.js';
 
 export interface Pop3Options {
   starttls: ListenerConfig;
@@ -92,6 +93,7 @@ function createListener(
     session.idleMs = idleMs;
     sessions.add(session);
     session.log.info({ tls: implicitTls }, 'connect');
+    metrics.connections.inc({ protocol: 'pop3' });
     void session.finished.then(() => {
       sessions.delete(session);
       const n = (perIp.get(remote) ?? 1) - 1;

@@ -20,6 +20,7 @@ import { Pop3Err } from './errors.js';
 import { Maildrop } from './maildrop.js';
 import type { Pop3Context } from './context.js';
 import { COMMANDS, type StateKind } from './commands/index.js';
+import { metrics } from '../metrics/index.js';
 
 export type SessionState =
   | { kind: 'authorization'; pendingUser?: string }
@@ -160,6 +161,7 @@ export class Pop3Session {
         throw new Pop3Err('Too many commands before login, closing connection', { close: true, level: 'warn' });
       }
       if (!parsed.ok) throw new Pop3Err(parsed.error === 'unknown' ? `Unknown command: ${parsed.verb}` : parsed.message, { bad: true });
+      metrics.commands.inc({ protocol: 'pop3', command: parsed.command.name });
       const spec = COMMANDS[parsed.command.name];
       const kind = this.state.kind as StateKind;
       if (!spec.states.includes(kind)) {
