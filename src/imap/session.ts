@@ -14,7 +14,6 @@
 import type net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Directory, UserRecord } from '../directory/types.js';
 import type { AuthThrottle } from '../auth/throttle.js';
@@ -29,6 +28,7 @@ import type { ImapHub } from './hub.js';
 import { MailboxView } from './mailbox-view.js';
 import type { Delimiter } from './names.js';
 import { updateLines } from './response.js';
+import { writeChunks } from './output.js';
 import { COMMANDS, type StateKind } from './commands/index.js';
 import { storeErrorToImap } from './commands/store-errors.js';
 
@@ -416,44 +416,13 @@ export class ImapSession {
     if (this.state.kind === 'selected') this.state = { kind: 'authenticated', user: this.state.user, mailUser: this.state.mailUser };
   }
 
-  /** IDLE (RFC 2177): pushes updates until DONE. Returns false when the connection ended instead. */
-  async idle(): Promise<boolean> {
-    // `signalled` keeps a change that arrives while a push is still running (awaiting the
-    // store listing) from being lost: the loop pushes again before it sleeps.
-    let signalled = false;
-    let wake: (() => void) | null = null;
-    this.idleNotify = () => {
-      signalled = true;
-      wake?.();
-    };
-    const push = async (): Promise<void> => {
-      try {
-        await this.flushUpdates(true);
-      } catch (err) {
-        if (err instanceof ImapBye) this.bye(err.responseText);
-        else this.log.error({ err }, 'idle update failed');
-      }
-    };
-    let finished: string | null | undefined;
-    void this.readRawLine().then((l) => {
-      finished = l;
-      wake?.();
-    });
-    try {
-      while (finished === undefined && !this.closed) {
-        signalled = false;
-        await push();
-        if (finished !== undefined || this.closed) break;
-        if (signalled) continue;
-        await new Promise<void>((r) => (wake = r));
-        wake = null;
-      }
-    } finally {
-      this.idleNotify = null;
-    }
-    if (finished === null || finished === undefined) return false;
-    if (finished.trim().toUpperCase() !== 'DONE') throw new ImapBad('Expected DONE');
-    return true;
+  /** IDLE (commands/idle.ts) listens for store changes through this while it waits. */
+  setUpdateListener(fn: (() => void) | null): void {
+    this.idleNotify = fn;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   // ---- output ------------------------------------------------------------------------------
@@ -465,36 +434,8 @@ export class ImapSession {
   }
 
   /** Writes serialized chunks, piping literal streams with backpressure. */
-  async sendChunks(chunks: WireChunk[]): Promise<void> {
-    for (const c of chunks) {
-      if (this.closed || this.socket.destroyed) return;
-      if (Buffer.isBuffer(c)) {
-        if (!this.socket.write(c)) await this.drained();
-        continue;
-      }
-      const stream: Readable = await c.open();
-      let sent = 0;
-      try {
-        for await (const part of stream) {
-          const buf = part as Buffer;
-          const take = Math.min(buf.length, c.length - sent);
-          if (take <= 0) break;
-          sent += take;
-          if (!this.socket.write(take === buf.length ? buf : buf.subarray(0, take))) await this.drained();
-          if (this.closed) break;
-        }
-      } finally {
-        stream.destroy();
-      }
-      // The literal's length was announced: pad if the file shrank under us, so the
-      // client's parser stays in step (RFC 3501 4.3 counts octets exactly).
-      if (sent < c.length && !this.closed) this.socket.write(Buffer.alloc(c.length - sent, 0x20));
-    }
-  }
-
-  private async drained(): Promise<void> {
-    if (this.socket.writableLength === 0 || this.closed) return;
-    await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]);
+  sendChunks(chunks: WireChunk[]): Promise<void> {
+    return writeChunks(this.socket, chunks, () => this.closed);
   }
 
   /** `* BYE text`, then close. */
