@@ -10,6 +10,7 @@ import { submissionSection } from './sections/submission.js';
 import { relaySection } from './sections/relay.js';
 import { dkimSection } from './sections/dkim.js';
 import { httpSection } from './sections/http.js';
+import { backupSection } from './sections/backup.js';
 
 export { fieldKinds, typeNames, secretString, type FieldKind } from './fields.js';
 
@@ -66,6 +67,7 @@ export const configSchema = z.strictObject({
   relay: relaySection,
   dkim: dkimSection,
   http: httpSection,
+  backup: backupSection,
 });
 
 export type Config = z.infer<typeof configSchema>;
