@@ -93,6 +93,13 @@ describe('IMAP bad input', () => {
     expect(await i.run('UID STORE 4294967295 +FLAGS (\\Seen)')).toEqual(['T OK STORE completed']);
     expect(await i.run('UID FETCH 18446744073709551616 UID')).toEqual([expect.stringMatching(/^T BAD /)]);
     expect(await i.run('STORE 1 +FLAGS (\\Bogus)')).toEqual([expect.stringMatching(/^T BAD .*Invalid system flag/)]);
+    // 26 keyword letters per Maildir (as Dovecot): the 27th is refused, not silently lost.
+    const kws = Array.from({ length: 27 }, (_, k) => `kw${k}`).join(' ');
+    expect((await i.run(`STORE 1 +FLAGS.SILENT (${kws})`)).at(-1)).toBe('T NO [LIMIT] Too many keywords in this mailbox (26 at most)');
+    // With all 26 letters taken, PERMANENTFLAGS no longer offers \\* (new keywords).
+    const perm = (await i.run('SELECT INBOX')).find((l) => l.includes('PERMANENTFLAGS'))!;
+    expect(perm).toMatch(/ kw9\)\] Flags permitted$/);
+    expect(perm).not.toContain('\\*');
     i.close();
   });
 

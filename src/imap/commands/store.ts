@@ -19,9 +19,14 @@ export async function store(s: ImapSession, cmd: Of<'STORE'>): Promise<string> {
   if (sel.readOnly) throw new ImapNo('Mailbox is read-only', 'READ-ONLY');
   const targets = seqs.map((q) => sel.view.at(q)!).filter((m) => !sel.view.isExpungePending(m.uid));
   const expunged = seqs.length - targets.length;
+  let dropped = false;
   if (targets.length > 0) {
     const changed = await s.deps.store.setFlags(mailUser, sel.mailbox, targets.map((m) => m.uid), cmd.op, flags, keywords);
     for (const m of changed) sel.view.applyFlags(m.uid, [...m.flags, ...m.keywords]);
+    // Maildir has 26 keyword letters per mailbox (as Dovecot); the store drops the excess.
+    if (cmd.op !== 'remove' && keywords.length > 0) {
+      dropped = changed.some((m) => keywords.some((k) => !m.keywords.some((x) => x.toLowerCase() === k.toLowerCase())));
+    }
     const kw = sel.view.keywordUpdate();
     if (kw) for (const line of updateLines(kw, true)) s.send(line);
     for (const m of changed) {
@@ -35,6 +40,7 @@ export async function store(s: ImapSession, cmd: Of<'STORE'>): Promise<string> {
       s.send(cmd.uid ? `* ${seq} FETCH (UID ${m.uid} FLAGS ${flagList(shown)})` : `* ${seq} FETCH (FLAGS ${flagList(shown)})`);
     }
   }
+  if (dropped) throw new ImapNo('Too many keywords in this mailbox (26 at most)', 'LIMIT');
   // RFC 2180 4.2.1: messages expunged by another session cannot be changed.
   if (expunged > 0) throw new ImapNo('Some of the messages were expunged', 'EXPUNGEISSUED');
   return 'STORE completed';
