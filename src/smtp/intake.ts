@@ -15,7 +15,7 @@ import type { DeliveryReply } from '../delivery/types.js';
 import { reply } from '../delivery/types.js';
 import type { DkimSignature } from '../relay/dkim-sign.js';
 import type { QueueEnvelope, QueueRecipient, QueueStore, QueueWriter } from '../relay/queue-store.js';
-import { newQueueId } from '../relay/queue-store.js';
+import { newQueueId, SpoolFullError } from '../relay/queue-store.js';
 import { headerAddresses, headerEnd, LineEndNormalizer, parseHeaderFields } from './headers.js';
 
 /** Header sections larger than this are refused (Postfix's header_size_limit is 100 KiB). */
@@ -25,6 +25,8 @@ export interface IntakeRequest {
   stream: Readable & { sizeExceeded?: boolean };
   queue: QueueStore;
   maxBytes: number;
+  /** Room left under the spool quota (relay.maxSpoolBytes); Infinity without one. */
+  spoolRoom: number;
   hostname: string;
   mailFrom: string;
   user: string;
@@ -62,6 +64,10 @@ export async function receiveMessage(req: IntakeRequest): Promise<IntakeResult> 
   const sink = async (chunk: Buffer): Promise<void> => {
     if (chunk.length === 0 || refusal || storageError) return;
     if (writer!.size + chunk.length > req.maxBytes) return; // counted below, answered at the end
+    if (writer!.size + chunk.length > req.spoolRoom) {
+      storageError = new SpoolFullError('spool quota reached during DATA');
+      return;
+    }
     try {
       await writer!.write(chunk);
     } catch (err) {

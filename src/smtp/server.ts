@@ -218,6 +218,7 @@ export function createSubmissionService(opts: SubmissionServiceOptions): Service
       stream,
       queue: opts.queue,
       maxBytes: opts.maxMessageBytes,
+      spoolRoom: opts.maxSpoolBytes > 0 ? opts.maxSpoolBytes - (await opts.queue.usage()) : Infinity,
       hostname: opts.hostname,
       mailFrom,
       user: user.address,

@@ -115,11 +115,40 @@ describe('bad input', () => {
   });
 });
 
+describe('a spool that fills up during DATA', () => {
+  let small: SubmissionEnv;
+  beforeAll(async () => {
+    small = await startSubmissionEnv({ relay: { maxSpoolBytes: 3000 } } as never);
+  });
+  afterAll(async () => {
+    await small?.stop();
+  });
+
+  it('452 4.3.1 after DATA, no partial file left; a message that fits is then accepted and relayed', async () => {
+    const c = await authedSession(small.srv.port('submission'));
+    expect(await c.command('MAIL FROM:<alice@example.test>')).toMatch(/^250 /);
+    expect(await c.command('RCPT TO:<big@remote.test>')).toMatch(/^250 /);
+    expect(await c.command('DATA')).toMatch(/^354 /);
+    c.write(message({ to: 'big@remote.test', body: ('z'.repeat(70) + '\r\n').repeat(80) }) + '.\r\n');
+    expect((await c.reply()).at(-1)).toBe('452 4.3.1 Insufficient system storage, try again later');
+    expect(await c.command('MAIL FROM:<alice@example.test>')).toMatch(/^250 /);
+    expect(await c.command('RCPT TO:<small@remote.test>')).toMatch(/^250 /);
+    expect(await c.command('DATA')).toMatch(/^354 /);
+    c.write(message({ to: 'small@remote.test', subject: 'fits' }) + '.\r\n');
+    expect((await c.reply()).at(-1)).toMatch(/^250 2\.0\.0 Ok: queued as/);
+    c.close();
+    const got = await small.relay.waitFor(1);
+    expect(got.map((m) => m.to[0])).toEqual(['small@remote.test']);
+    expect((await queueFiles(small)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(small.srv.logs.some((l) => l.msg === 'queue spool full')).toBe(true);
+  });
+});
+
 describe('a full spool', () => {
   let full: SubmissionEnv;
   beforeAll(async () => {
-    // The quota on the spool: any queued message fills it.
-    full = await startSubmissionEnv({ relay: { maxSpoolBytes: 1 } } as never);
+    // The quota on the spool: one queued message of ~2.3 KB (plus its envelope) fills it.
+    full = await startSubmissionEnv({ relay: { maxSpoolBytes: 2500 } } as never);
   });
   afterAll(async () => {
     await full?.stop();
@@ -127,7 +156,7 @@ describe('a full spool', () => {
 
   it('452 4.3.1 while the spool is over quota; the queued message is delivered, then mail is accepted again', async () => {
     full.relay.script.set('held@remote.test', { code: 451, text: '4.3.0 hold it' });
-    await transport(full).sendMail({ envelope: { from: 'alice@example.test', to: ['held@remote.test'] }, raw: message({ to: 'held@remote.test', subject: 'held' }) });
+    await transport(full).sendMail({ envelope: { from: 'alice@example.test', to: ['held@remote.test'] }, raw: message({ to: 'held@remote.test', subject: 'held', body: ('h'.repeat(70) + '\r\n').repeat(30) }) });
     await until(() => full.srv.logs.some((l) => l.msg === 'recipient deferred'));
     const c = await authedSession(full.srv.port('submission'));
     expect(await c.command('MAIL FROM:<alice@example.test>')).toBe('452 4.3.1 Insufficient system storage, try again later');
