@@ -198,6 +198,14 @@ describe('IMAP protocol', () => {
     expect(await i.run('UID SEARCH CHARSET UTF-8 BODY "Second"')).toEqual(['* SEARCH 2', 'T OK UID SEARCH completed']);
     expect(await i.run('SEARCH CHARSET KOI8-R SUBJECT x')).toEqual(['T NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset']);
     expect(await i.run('SEARCH SUBJECT nothing-like-this')).toEqual(['* SEARCH', 'T OK SEARCH completed']);
+    // APPEND keeps the internal date it is given (RFC 3501 6.3.11).
+    const dated = message('dated');
+    expect((await i.cmd(`APPEND INBOX (\\Seen) "05-Mar-2021 08:09:10 +0100" {${dated.length}+}\r\n${dated}`)).at(-1)).toMatch(/OK \[APPENDUID \d+ 4\]/);
+    expect(await i.run('UID FETCH 4 (INTERNALDATE FLAGS)')).toEqual([
+      expect.stringMatching(/^\* 4 FETCH \(UID 4 INTERNALDATE "0?5-Mar-2021 0?7:09:10 \+0000" FLAGS \(\\Seen \\Recent\)\)$/),
+      'T OK UID FETCH completed',
+    ]);
+    expect(await i.run('SEARCH BEFORE 1-Jan-2022')).toEqual(['* SEARCH 4', 'T OK SEARCH completed']);
     i.close();
   });
 
