@@ -186,7 +186,13 @@ export class ImapSession {
           }
           break;
         case 'error':
-          this.onReceiverError(ev);
+          if (this.rawLineWaiter && !ev.fatal) {
+            // An overlong IDLE/SASL line: the waiting command gets an empty line and answers BAD.
+            this.log.info({ reason: ev.text }, 'bad input');
+            const w = this.rawLineWaiter;
+            this.rawLineWaiter = null;
+            w('');
+          } else this.onReceiverError(ev);
           break;
         case 'request':
           this.queue.push(ev.request);

@@ -52,6 +52,12 @@ describe('IMAP bad input', () => {
     expect(await i.run('NOOP')).toEqual(['T OK NOOP completed']);
     expect(await i.run(`NOOP ${'x'.repeat(20_000)}`)).toEqual([expect.stringMatching(/^T BAD \[TOOBIG\] /)]);
     expect(await i.run('NOOP')).toEqual(['T OK NOOP completed']);
+    // The same inside IDLE: the overlong line ends IDLE with BAD, the session goes on.
+    i.c.send('i1 IDLE');
+    expect(await i.c.line()).toBe('+ idling');
+    i.c.send('x'.repeat(20_000));
+    expect(await i.c.line()).toBe('i1 BAD Expected DONE');
+    expect(await i.run('NOOP')).toEqual(['T OK NOOP completed']);
     i.close();
   });
 
