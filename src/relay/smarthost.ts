@@ -74,7 +74,9 @@ export async function createSmartHost(cfg: SmartHostConfig, hostname: string): P
     if (first.orcpt) dsn.orcpt = first.orcpt;
     try {
       const info = await transport!.sendMail({
-        envelope: { from: env.mailFrom, to: rcpts.map((r) => r.address) },
+        // BODY=8BITMIME goes on when the client declared it (RFC 6152 3); nodemailer adds
+        // SMTPUTF8 by itself for internationalized addresses.
+        envelope: { from: env.mailFrom, to: rcpts.map((r) => r.address), ...(env.eightBit ? { use8BitMime: true } : {}) },
         raw: open(),
         ...(Object.keys(dsn).length ? { dsn } : {}),
       } as nodemailer.SendMailOptions);

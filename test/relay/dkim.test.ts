@@ -75,7 +75,8 @@ print(' '.join(str(d.verify(idx=i, dnsfunc=dnsfunc)) for i in range(n)))
 describe('DKIM signing', () => {
   it.each(cases)('%s: rsa-sha256 and ed25519-sha256 verify with dkimpy and mailauth', async (name, raw) => {
     const before = env.relay.received.length;
-    await transport(env).sendMail({ envelope: { from: 'alice@example.test', to: ['friend@remote.test'] }, raw });
+    const eightBit = name.startsWith('8-bit');
+    await transport(env).sendMail({ envelope: { from: 'alice@example.test', to: ['friend@remote.test'], ...(eightBit ? { use8BitMime: true } : {}) }, raw } as never);
     const got = (await env.relay.waitFor(before + 1))[before]!;
     const signed = got.data;
     const text = signed.toString('latin1');
@@ -86,6 +87,7 @@ describe('DKIM signing', () => {
     expect(h.filter((x) => x === 'from')).toHaveLength(2);
     expect(h.filter((x) => x === 'subject')).toHaveLength(2);
 
+    if (eightBit) expect(got.params.mail).toMatchObject({ BODY: '8BITMIME' });
     const res = await dkimVerify(signed, { resolver: async (n: string) => [[dns[n] ?? '']] });
     expect(res.results.map((r: { status: { result: string } }) => r.status.result), name).toEqual(['pass', 'pass']);
 
