@@ -1,156 +1,270 @@
 // RFC 5322 3.4 address lists as IMAP's ENVELOPE wants them (RFC 3501 7.4.2): raw
-// (undecoded) strings, groups as start/end markers, broken input degraded, never rejected.
-// Follows Dovecot's message-address.c where the RFC is silent: a comment after a bare
-// addr-spec becomes the name, a missing domain is "MISSING_DOMAIN" and a missing local
-// part "MISSING_MAILBOX"; a source route is kept in adl.
+// (undecoded) strings, groups as start/end markers, the obsolete source route in adl.
+// Broken input is never rejected; it is recovered from the way Dovecot's
+// message-address.c does (the answers clients migrated from Dovecot have cached):
+// - a bare word without "@" is a mailbox without domain (host "MISSING_DOMAIN");
+//   several words without "<" are a display name (mailbox "MISSING_MAILBOX");
+// - a comment after a bare addr-spec becomes the name;
+// - an angle address that does not end in ">" gets the host "SYNTAX_ERROR";
+// - the list ends at the first address not followed by "," (the rest is garbage).
 import type { EnvelopeAddress } from './types.js';
 
-type Tok = { t: 'atom' | 'quoted' | 'comment' | 'domlit'; v: string } | { t: 'special'; v: string };
+const isAtext = (c: number): boolean =>
+  (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c >= 0x80 || "!#$%&'*+-/=?^_`{|}~".includes(String.fromCharCode(c));
 
-function tokenize(s: string): Tok[] {
-  const out: Tok[] = [];
-  let i = 0;
-  while (i < s.length) {
-    const c = s[i]!;
-    if (c === ' ' || c === '\t' || c === '\r' || c === '\n') {
-      i++;
-    } else if (c === '"') {
-      let v = '';
-      i++;
-      while (i < s.length && s[i] !== '"') {
-        if (s[i] === '\\' && i + 1 < s.length) i++;
-        v += s[i++];
-      }
-      i++;
-      out.push({ t: 'quoted', v });
-    } else if (c === '(') {
-      let depth = 1;
-      let v = '';
-      i++;
-      while (i < s.length && depth > 0) {
-        const d = s[i]!;
-        if (d === '\\' && i + 1 < s.length) {
-          v += s[i + 1];
-          i += 2;
-          continue;
+class Parser {
+  i = 0;
+  lastComment = '';
+  constructor(readonly s: string) {}
+  get end(): boolean {
+    return this.i >= this.s.length;
+  }
+  /** Current char code (a method, not a getter: it changes as the parser moves). */
+  ch(): number {
+    return this.s.charCodeAt(this.i);
+  }
+  /** CFWS: 1 more input, 0 end of input, -1 unterminated comment. */
+  skipLwsp(): number {
+    while (this.i < this.s.length) {
+      const ch = this.s[this.i]!;
+      if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n') this.i++;
+      else if (ch === '(') {
+        let depth = 0;
+        let text = '';
+        for (; this.i < this.s.length; this.i++) {
+          const d = this.s[this.i]!;
+          if (d === '\\' && this.i + 1 < this.s.length) {
+            text += this.s[++this.i];
+            continue;
+          }
+          if (d === '(') {
+            if (depth++ > 0) text += d;
+          } else if (d === ')') {
+            if (--depth === 0) break;
+            text += d;
+          } else text += d;
         }
-        if (d === '(') depth++;
-        else if (d === ')' && --depth === 0) break;
-        v += d;
-        i++;
-      }
-      i++;
-      out.push({ t: 'comment', v });
-    } else if (c === '[') {
-      let v = '';
-      while (i < s.length && s[i] !== ']') v += s[i++];
-      v += ']';
-      i++;
-      out.push({ t: 'domlit', v });
-    } else if ('<>@,;:.'.includes(c)) {
-      out.push({ t: 'special', v: c });
-      i++;
-    } else {
-      let v = '';
-      while (i < s.length && !' \t\r\n"(<>@,;:.['.includes(s[i]!)) v += s[i++];
-      out.push({ t: 'atom', v });
+        if (depth > 0) return -1;
+        this.i++;
+        this.lastComment = text.trim();
+      } else return 1;
+    }
+    return 0;
+  }
+  /** atom (with dots when `dots`), then CFWS. */
+  atom(out: string[], dots: boolean): number {
+    const start = this.i;
+    while (!this.end && (isAtext(this.ch()) || (dots && this.ch() === 0x2e))) this.i++;
+    if (this.i === start) return -1;
+    out.push(this.s.slice(start, this.i));
+    return this.skipLwsp();
+  }
+  quoted(out: string[]): number {
+    let v = '';
+    this.i++; // opening quote
+    for (; this.i < this.s.length; this.i++) {
+      const ch = this.s[this.i]!;
+      if (ch === '\\' && this.i + 1 < this.s.length) v += this.s[++this.i];
+      else if (ch === '"') break;
+      else if (ch !== '\r' && ch !== '\n') v += ch;
+    }
+    if (this.end) return -1;
+    this.i++;
+    out.push(v);
+    return this.skipLwsp();
+  }
+  /** phrase = word *(word / "." / CFWS); words joined with one space. 0 end, -1 none. */
+  phrase(out: string[]): number {
+    if (this.end) return 0;
+    if (this.ch() === 0x2e) return -1;
+    let ret = -1;
+    for (;;) {
+      ret = this.ch() === 0x22 ? this.quoted(out) : this.atom(out, true);
+      if (ret <= 0) return out.length > 0 && ret === 0 ? 0 : ret;
+      if (!isAtext(this.ch()) && this.ch() !== 0x22 && this.ch() !== 0x2e) return 1;
     }
   }
-  return out;
+  /** dot-atom: atom *("." atom), CFWS allowed around dots. */
+  dotAtom(): { v: string; ret: number } | null {
+    if (this.end || !isAtext(this.ch())) return null;
+    let v = '';
+    for (;;) {
+      const start = this.i;
+      while (!this.end && isAtext(this.ch())) this.i++;
+      if (this.i === start) return null; // "." not followed by an atom
+      v += this.s.slice(start, this.i);
+      const r = this.skipLwsp();
+      if (r <= 0) return { v, ret: r };
+      if (this.ch() !== 0x2e) return { v, ret: 1 };
+      this.i++;
+      v += '.';
+      if (this.skipLwsp() <= 0) return null;
+    }
+  }
 }
 
-/** One mailbox from its tokens (between commas). Null when nothing is there. */
-function mailbox(toks: Tok[]): EnvelopeAddress | null {
-  const words = toks.filter((t) => t.t !== 'comment');
-  if (words.length === 0) return null;
-  const lt = words.findIndex((t) => t.t === 'special' && t.v === '<');
-  let name: string | null = null;
-  let adl: string | null = null;
-  let spec: Tok[];
-  if (lt >= 0) {
-    const phrase = toks.slice(0, toks.indexOf(words[lt]!)).filter((t) => t.t !== 'comment');
-    name = phrase.length ? joinPhrase(phrase) : null;
-    const gt = words.findIndex((t, i) => i > lt && t.t === 'special' && t.v === '>');
-    spec = words.slice(lt + 1, gt < 0 ? undefined : gt);
-    // Obsolete route <@a,@b:user@host> (RFC 5322 4.4): the route goes into IMAP's adl.
-    const colon = spec.findIndex((t) => t.t === 'special' && t.v === ':');
-    if (colon >= 0 && spec[0]?.t === 'special' && spec[0].v === '@') {
-      adl = spec
-        .slice(0, colon)
-        .map((t) => t.v)
-        .join('');
-      spec = spec.slice(colon + 1);
-    }
+interface Addr {
+  name: string | null;
+  adl: string | null;
+  mailbox: string | null;
+  host: string | null;
+}
+
+function localPart(p: Parser, a: Addr): number {
+  if (!p.end && p.ch() === 0x22) {
+    const out: string[] = [];
+    const r = p.quoted(out);
+    if (r < 0) return -1;
+    a.mailbox = quoteLocal(out[0]!);
+    return r;
+  }
+  const d = p.dotAtom();
+  if (!d) return -1;
+  a.mailbox = d.v;
+  return d.ret;
+}
+
+function domain(p: Parser, a: Addr): number {
+  p.i++; // '@'
+  if (p.skipLwsp() <= 0) return -1;
+  if (p.ch() === 0x5b) {
+    const close = p.s.indexOf(']', p.i);
+    if (close < 0) return -1;
+    a.host = p.s.slice(p.i, close + 1);
+    p.i = close + 1;
+    return p.skipLwsp();
+  }
+  const d = p.dotAtom();
+  if (!d || d.ret < 0) return -1;
+  a.host = d.v;
+  return d.ret;
+}
+
+function angleAddr(p: Parser, a: Addr): number {
+  if (p.skipLwsp() <= 0) return -1;
+  if (p.ch() === 0x40) {
+    // Obsolete route (RFC 5322 4.4): "@a,@b:" goes to adl.
+    const start = p.i;
+    const colon = p.s.indexOf(':', p.i);
+    const gt = p.s.indexOf('>', p.i);
+    if (colon < 0 || (gt >= 0 && gt < colon)) return -1;
+    a.adl = p.s.slice(start, colon).replace(/[ \t\r\n]+/g, '');
+    p.i = colon + 1;
+    if (p.skipLwsp() <= 0) return -1;
+  }
+  if (p.ch() === 0x3e) {
+    // "<>": the null address.
+    p.i++;
+    return p.skipLwsp();
+  }
+  if (localPart(p, a) <= 0) return -1;
+  if (p.ch() === 0x40 && domain(p, a) <= 0) return -1;
+  if (p.ch() !== 0x3e) return -1;
+  p.i++;
+  return p.skipLwsp();
+}
+
+function addrSpec(p: Parser, a: Addr): number {
+  p.lastComment = '';
+  const quotedLocal = !p.end && p.ch() === 0x22;
+  let ret = localPart(p, a);
+  let ret2 = -2;
+  if (ret !== 0 && !p.end && p.ch() === 0x40) {
+    ret2 = domain(p, a);
+    if (ret2 <= 0) ret = ret2;
+  }
+  if (p.lastComment) a.name = p.lastComment;
+  else if (ret2 === -2) {
+    // A word without "@": one word is a mailbox, more are a display name.
+    const words: string[] = [];
+    p.phrase(words);
+    if (words.length > 0) {
+      a.name = [a.mailbox ?? '', ...words].join(' ');
+      a.mailbox = null;
+    } else if (!quotedLocal) a.host = '';
+    ret = -1;
+  }
+  return ret;
+}
+
+function mailbox(p: Parser, out: EnvelopeAddress[]): number {
+  const start = p.i;
+  const a: Addr = { name: null, adl: null, mailbox: null, host: null };
+  const words: string[] = [];
+  let ret: number;
+  if (p.phrase(words) >= 0 && !p.end && p.ch() === 0x3c) {
+    a.name = words.length ? words.join(' ') : null;
+    p.i++;
+    ret = angleAddr(p, a);
+    if (ret < 0) a.host = 'SYNTAX_ERROR';
+  } else if (words.length === 0 && !p.end && p.ch() === 0x3c) {
+    p.i++;
+    ret = angleAddr(p, a);
+    if (ret < 0) a.host = 'SYNTAX_ERROR';
   } else {
-    spec = words;
-    const comments = toks.filter((t) => t.t === 'comment');
-    if (comments.length) name = comments[comments.length - 1]!.v.trim() || null;
+    p.i = start;
+    ret = addrSpec(p, a);
   }
-  const at = spec.findIndex((t) => t.t === 'special' && t.v === '@');
-  const local = joinDotted(at >= 0 ? spec.slice(0, at) : spec);
-  const host = at >= 0 ? joinDotted(spec.slice(at + 1)) : '';
-  if (!local && !host && name === null && lt < 0) return null; // "<>" still counts (Dovecot)
-  return { name, adl, mailbox: local || 'MISSING_MAILBOX', host: host || 'MISSING_DOMAIN' };
+  out.push({ name: a.name, adl: a.adl, mailbox: a.mailbox || 'MISSING_MAILBOX', host: a.host || 'MISSING_DOMAIN' });
+  return ret;
 }
 
-function joinPhrase(toks: Tok[]): string {
-  let out = '';
-  let prevWord = false;
-  for (const t of toks) {
-    const word = t.t !== 'special';
-    if (word && prevWord) out += ' ';
-    out += t.v;
-    prevWord = word;
+/** group = display-name ":" [mailbox-list] ";" — 0 when this is not a group. */
+function group(p: Parser, out: EnvelopeAddress[]): number {
+  const start = p.i;
+  const words: string[] = [];
+  if (p.phrase(words) <= 0 || p.end || p.ch() !== 0x3a) {
+    p.i = start;
+    return 0;
   }
-  return out;
-}
-
-function joinDotted(toks: Tok[]): string {
-  return toks
-    .filter((t) => t.t !== 'comment')
-    .map((t) => (t.t === 'quoted' ? quoteLocal(t.v) : t.v))
-    .join('');
+  p.i++;
+  out.push({ name: null, adl: null, mailbox: words.join(' '), host: null });
+  let ret = p.skipLwsp();
+  if (ret > 0) {
+    while (!p.end && p.ch() !== 0x3b) {
+      if (mailbox(p, out) <= 0) {
+        ret = -1;
+        break;
+      }
+      if (p.end || p.ch() !== 0x2c) break;
+      p.i++;
+      if (p.skipLwsp() <= 0) {
+        ret = -1;
+        break;
+      }
+    }
+  }
+  if (ret > 0) {
+    if (p.end || p.ch() !== 0x3b) ret = -1;
+    else {
+      p.i++;
+      ret = p.skipLwsp();
+    }
+  }
+  out.push({ name: null, adl: null, mailbox: null, host: null });
+  return ret < 0 ? -1 : 1;
 }
 
 function quoteLocal(v: string): string {
-  return /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+$/.test(v) ? v : `"${v.replace(/(["\\])/g, '\\$1')}"`;
+  return /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.\x80-\xff]+$/.test(v) && !/^\.|\.$|\.\./.test(v) ? v : `"${v.replace(/(["\\])/g, '\\$1')}"`;
 }
 
 /** Address list → ENVELOPE addresses; groups become (NIL NIL "name" NIL) … (NIL NIL NIL NIL). */
 export function parseAddressList(value: string): EnvelopeAddress[] {
-  const toks = tokenize(value);
   const out: EnvelopeAddress[] = [];
-  let cur: Tok[] = [];
-  let inGroup = false;
-  let angle = 0;
-  const flush = (): void => {
-    const m = mailbox(cur);
-    if (m) out.push(m);
-    cur = [];
-  };
-  for (const t of toks) {
-    if (t.t === 'special' && t.v === '<') angle++;
-    if (t.t === 'special' && t.v === '>') angle = Math.max(0, angle - 1);
-    if (angle === 0 && t.t === 'special' && t.v === ':' && !inGroup && !cur.some((x) => x.t === 'special' && x.v === '@')) {
-      const phrase = cur.filter((x) => x.t !== 'comment');
-      out.push({ name: null, adl: null, mailbox: joinPhrase(phrase), host: null });
-      cur = [];
-      inGroup = true;
-      continue;
+  const p = new Parser(value);
+  if (p.skipLwsp() <= 0) return out;
+  for (;;) {
+    // obs-addr-list: empty elements between commas are allowed.
+    while (!p.end && p.ch() === 0x2c) {
+      p.i++;
+      if (p.skipLwsp() <= 0) return out;
     }
-    if (angle === 0 && t.t === 'special' && t.v === ';' && inGroup) {
-      flush();
-      out.push({ name: null, adl: null, mailbox: null, host: null });
-      inGroup = false;
-      continue;
-    }
-    if (angle === 0 && t.t === 'special' && t.v === ',') {
-      flush();
-      continue;
-    }
-    cur.push(t);
+    if (p.end) return out;
+    let ret = group(p, out);
+    if (ret === 0) ret = mailbox(p, out);
+    if (ret <= 0 || p.end || p.ch() !== 0x2c) return out;
+    p.i++;
+    if (p.skipLwsp() <= 0) return out;
   }
-  flush();
-  if (inGroup) out.push({ name: null, adl: null, mailbox: null, host: null });
-  return out;
 }

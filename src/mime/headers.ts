@@ -51,52 +51,119 @@ export interface ParsedParams {
 export const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+$/;
 const TOKEN_CHAR = /^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]$/;
 
-/** Splits `value; a=b; c="d"` into its leading token and parameters. Never throws.
- *  Broken syntax is recovered from as Dovecot's rfc822 parser does: a parameter without "="
- *  or with a name that is not a token ends the list, an unterminated quoted value is
- *  dropped, an unterminated comment drops every parameter (and, before the first ";",
- *  marks the token broken). */
-export function parseParameterized(value: string): { token: string; params: ParsedParams; tokenBroken: boolean } {
-  const { text: s, brokenAt } = stripCommentsAt(value);
-  let i = 0;
-  const skipWs = (): void => {
-    while (i < s.length && (s[i] === ' ' || s[i] === '\t' || s[i] === '\r' || s[i] === '\n')) i++;
-  };
-  skipWs();
-  let token = '';
-  while (i < s.length && s[i] !== ';') token += s[i++];
-  const tokenBroken = brokenAt !== null && brokenAt <= i;
-  token = token.trim();
-  const raw: Array<[string, string, boolean]> = []; // name, value, was-quoted
-  while (i < s.length && brokenAt === null) {
-    i++; // ';'
-    skipWs();
-    if (i >= s.length) break; // a trailing ";" is harmless
-    let name = '';
-    while (i < s.length && s[i] !== '=' && s[i] !== ';') name += s[i++];
-    name = name.trim();
-    if (s[i] !== '=' || !TOKEN.test(name)) break;
-    i++;
-    skipWs();
-    let val = '';
-    let quoted = false;
-    if (s[i] === '"') {
-      quoted = true;
-      i++;
-      while (i < s.length && s[i] !== '"') {
-        if (s[i] === '\\' && i + 1 < s.length) i++;
-        val += s[i++];
-      }
-      if (i >= s.length) break; // unterminated: dropped
-      i++;
-      while (i < s.length && s[i] !== ';') i++;
-    } else {
-      // The value token ends at the first byte a token cannot hold; what follows up to the
-      // next ';' is garbage (Dovecot drops it and goes on with the next parameter).
-      while (i < s.length && TOKEN_CHAR.test(s[i]!)) val += s[i++];
-      while (i < s.length && s[i] !== ';') i++;
+/** A cursor over a structured header value (RFC 5322 3.2.2 CFWS, RFC 2045 tokens). */
+class Cursor {
+  i = 0;
+  constructor(readonly s: string) {}
+  get end(): boolean {
+    return this.i >= this.s.length;
+  }
+  /** White space and comments: 1 more input, 0 end, -1 unterminated comment. */
+  skipLwsp(): number {
+    while (this.i < this.s.length) {
+      const c = this.s[this.i]!;
+      if (c === ' ' || c === '\t' || c === '\r' || c === '\n') this.i++;
+      else if (c === '(') {
+        let depth = 0;
+        for (; this.i < this.s.length; this.i++) {
+          const d = this.s[this.i]!;
+          if (d === '\\') this.i++;
+          else if (d === '(') depth++;
+          else if (d === ')' && --depth === 0) break;
+        }
+        if (depth > 0) return -1;
+        this.i++;
+      } else return 1;
     }
-    raw.push([name, val, quoted]);
+    return 0;
+  }
+  /** RFC 2045 token, then CFWS (0 at the end of input). */
+  token(out: string[]): number {
+    const start = this.i;
+    while (this.i < this.s.length && TOKEN_CHAR.test(this.s[this.i]!)) this.i++;
+    out.push(this.s.slice(start, this.i));
+    return this.end ? 0 : this.skipLwsp();
+  }
+  /** quoted-string (escapes and folding removed), then CFWS; -1 when unterminated. */
+  quoted(out: string[]): number {
+    let v = '';
+    for (this.i++; this.i < this.s.length; this.i++) {
+      const c = this.s[this.i]!;
+      if (c === '"') {
+        this.i++;
+        out.push(v);
+        return this.skipLwsp();
+      }
+      if (c === '\\') {
+        if (++this.i >= this.s.length) return -1;
+        v += this.s[this.i];
+      } else if (c !== '\r' && c !== '\n') v += c;
+    }
+    return -1;
+  }
+  /** `; attribute = value`: 1 parameter read, 0 end, -1 broken (Dovecot's
+   *  rfc822_parse_content_param()). */
+  param(out: Array<[string, string, boolean]>): number {
+    if (this.end) return 0;
+    if (this.s[this.i] !== ';') return -1;
+    this.i++;
+    if (this.skipLwsp() <= 0) return -1;
+    const name: string[] = [];
+    if (this.token(name) <= 0 || name[0] === '' || this.s[this.i] !== '=') return -1;
+    this.i++;
+    const val: string[] = [];
+    let ret = this.skipLwsp();
+    let quoted = false;
+    if (ret <= 0) val.push(''); // no value
+    else if (this.s[this.i] === '"') {
+      quoted = true;
+      ret = this.quoted(val);
+    } else if (this.s[this.i] === '=') {
+      // Broken but common: name==?utf-8?b?...?= (an unquoted encoded word).
+      const start = this.i;
+      while (this.i < this.s.length && !';  \t\r\n'.includes(this.s[this.i]!)) this.i++;
+      val.push(this.s.slice(start, this.i));
+    } else ret = this.token(val);
+    if (ret < 0) return -1;
+    out.push([name[0]!, val[0] ?? '', quoted]);
+    return 1;
+  }
+}
+
+/** Splits `value; a=b; c="d"` into its leading part and parameters. Never throws. Broken
+ *  syntax is recovered from as Dovecot's rfc2231_parse() does: a broken parameter is
+ *  dropped and parsing resumes one character further (so at the next ";"), an
+ *  unterminated quoted value or comment drops its parameter. `tokenBroken`: an
+ *  unterminated comment inside the leading part. */
+export function parseParameterized(value: string): { token: string; params: ParsedParams; tokenBroken: boolean } {
+  const c = new Cursor(value);
+  let tokenBroken = c.skipLwsp() < 0;
+  let token = '';
+  while (!c.end && c.s[c.i] !== ';' && !tokenBroken) {
+    if (c.s[c.i] === '(') {
+      const before = c.i;
+      if (c.skipLwsp() < 0) tokenBroken = true;
+      if (c.i === before) c.i++;
+      token += ' ';
+      continue;
+    }
+    if (c.s[c.i] === '"') {
+      const q: string[] = [];
+      if (c.quoted(q) < 0) break;
+      token += `"${q[0]}"`;
+      continue;
+    }
+    token += c.s[c.i++];
+  }
+  token = token.replace(/[ \t\r\n]+/g, ' ').trim();
+  const raw: Array<[string, string, boolean]> = []; // name, value, was-quoted
+  if (!tokenBroken) {
+    for (let ret = c.param(raw); ret !== 0; ret = c.param(raw)) {
+      if (ret < 0) {
+        if (c.end) break;
+        c.i++; // "try to continue anyway"
+      }
+    }
   }
   return { token, params: joinRfc2231(raw), tokenBroken };
 }
@@ -189,7 +256,7 @@ export function stripComments(s: string): string {
 }
 
 /** Comments removed; `brokenAt` is where an unterminated comment began in the output. */
-function stripCommentsAt(s: string): { text: string; brokenAt: number | null } {
+export function stripCommentsAt(s: string): { text: string; brokenAt: number | null } {
   let out = '';
   let depth = 0;
   let quoted = false;
@@ -232,7 +299,7 @@ export function parseContentType(value: string | undefined, digest = false): Con
   const { token, params, tokenBroken } = parseParameterized(value);
   const m = /^([^\s/]+)\s*(?:\/\s*([^\s/]+))?$/.exec(token);
   const bad = tokenBroken || !m || !TOKEN.test(m[1]!) || (m[2] !== undefined && !TOKEN.test(m[2])) || (m[2] === undefined && token.includes('/'));
-  // A type without subtype passes only alone ("text"); followed by parameters it is broken.
+  // A type without subtype is kept ("text" → text ""), unless parameters follow (Dovecot).
   if (bad || (m[2] === undefined && stripComments(value).includes(';'))) {
     return { type: '', subtype: '', params: {}, imapParams: [] };
   }

@@ -3,7 +3,7 @@
 // Where RFC 3501 leaves room, the output follows Dovecot 2.3 (clients migrated from it):
 // see docs in test/mime/dovecot-compare.test.ts for the differences kept.
 import { parseAddressList } from './address.js';
-import { parseEncoding, parseParameterized } from './headers.js';
+import { parseEncoding, parseParameterized, stripComments } from './headers.js';
 import type { EnvelopeAddress, HeaderField, MimePart, SValue } from './types.js';
 
 function first(headers: HeaderField[], key: string): HeaderField | undefined {
@@ -62,45 +62,58 @@ function typeInfo(part: MimePart): { type: string; subtype: string; params: Arra
   const ct = part.contentType;
   if (!f || ct.type === '') return { type: ct.type, subtype: ct.subtype, params: [] };
   const { token, params } = parseParameterized(f.value);
-  const m = /^([^\s/]+)\s*(?:\/\s*([^\s/]*))?$/.exec(token);
-  return { type: m?.[1] ?? ct.type, subtype: m?.[2] ?? ct.subtype, params: params.imap };
+  const m = /^([^\s/]+)\s*(?:\/\s*([^\s/]*))?/.exec(token);
+  // No parameters are read after a type without subtype (Dovecot).
+  return { type: m?.[1] ?? ct.type, subtype: m?.[2] ?? ct.subtype, params: ct.subtype === '' ? [] : params.imap };
 }
 
-function disposition(part: MimePart): SValue {
-  const f = last(part.headers, 'content-disposition');
+/** Dovecot reads Content-Disposition fields until one has parameters: the first with
+ *  parameters wins, else the last one. */
+function disposition(h: HeaderField[]): SValue {
+  let out: SValue = null;
+  for (const f of h) {
+    if (f.key !== 'content-disposition') continue;
+    const { token, params, tokenBroken } = parseParameterized(f.value);
+    if (tokenBroken) continue;
+    out = [/^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]*/.exec(token)![0], paramList(params.imap)];
+    if (params.imap.length > 0) break;
+  }
+  return out;
+}
+
+/** Content-Language: atoms separated by commas (RFC 3282), comments skipped. */
+function language(h: HeaderField[]): SValue {
+  const f = first(h, 'content-language');
   if (!f) return null;
-  const { token, params } = parseParameterized(f.value);
-  if (!token) return null;
-  return [token, paramList(params.imap)];
+  const langs: string[] = [];
+  for (const item of stripComments(f.value).split(',')) {
+    const m = /^[ \t\r\n]*([^ \t\r\n()<>@,;:\\"[\]]+)/.exec(item);
+    if (!m) break;
+    langs.push(m[1]!);
+    if (!/^[ \t\r\n]*[^ \t\r\n()<>@,;:\\"[\]]+[ \t\r\n]*$/.test(item)) break;
+  }
+  return langs.length ? langs : null;
 }
 
-function language(part: MimePart): SValue {
-  const f = first(part.headers, 'content-language');
-  if (!f) return null;
-  const langs = f.value
-    .replace(/\([^)]*\)/g, '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (langs.length === 0) return null;
-  return langs;
-}
-
-function extension(part: MimePart): SValue[] {
-  return [disposition(part), language(part), nstring(first(part.headers, 'content-location'))];
+/** RFC 2045 4: without MIME-Version (or, leniently, Content-Type) a message's Content-*
+ *  fields do not count; parts of a multipart are always MIME. Dovecot ignores them too. */
+export function isMime(part: MimePart, inMultipart: boolean): boolean {
+  return inMultipart || part.headers.some((f) => f.key === 'mime-version' || f.key === 'content-type');
 }
 
 /** BODY (extended = false) or BODYSTRUCTURE (extended = true) of a part. */
-export function bodyStructure(part: MimePart, extended: boolean): SValue {
-  const { type, subtype, params } = typeInfo(part);
+export function bodyStructure(part: MimePart, extended: boolean, inMultipart = false): SValue {
+  const h = isMime(part, inMultipart) ? part.headers : [];
+  const { type, subtype, params } = h.length ? typeInfo(part) : { type: part.contentType.type, subtype: part.contentType.subtype, params: [] };
   const ct = part.contentType;
+  const ext = (): SValue[] => [disposition(h), language(h), nstring(first(h, 'content-location'))];
   if (ct.type === 'multipart') {
-    const kids: SValue[] = part.children.map((c) => bodyStructure(c, extended));
+    const kids: SValue[] = part.children.map((c) => bodyStructure(c, extended, true));
     // A multipart without parts (no boundary, or none found): RFC 3501 needs at least one
     // body; Dovecot shows an empty text/plain part, and so do we.
     if (kids.length === 0) kids.push(emptyText(extended));
     const out: SValue[] = [...kids, subtype];
-    if (extended) out.push(paramList(params), ...extension(part));
+    if (extended) out.push(paramList(params), ...ext());
     return out;
   }
   let plist = params;
@@ -111,14 +124,14 @@ export function bodyStructure(part: MimePart, extended: boolean): SValue {
     type,
     subtype,
     paramList(plist),
-    nstring(first(part.headers, 'content-id')),
-    nstring(first(part.headers, 'content-description')),
-    parseEncoding(first(part.headers, 'content-transfer-encoding')?.value, true),
+    nstring(first(h, 'content-id')),
+    nstring(first(h, 'content-description')),
+    parseEncoding(first(h, 'content-transfer-encoding')?.value, true),
     part.bodyLength,
   ];
   if (ct.type === 'text') out.push(part.bodyLines);
   else if (part.message) out.push(envelope(part.message), bodyStructure(part.message, extended), part.bodyLines);
-  if (extended) out.push(nstring(first(part.headers, 'content-md5')), ...extension(part));
+  if (extended) out.push(nstring(first(h, 'content-md5')), ...ext());
   return out;
 }
 

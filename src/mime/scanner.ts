@@ -175,9 +175,21 @@ export class MimeScanner {
     const { type: cType, subtype: cSub, params: cParams } = parseContentType(ctField?.value, digest);
     p.contentType = { type: cType, subtype: cSub, params: cParams };
     p.encoding = parseEncoding(p.headers.find((h) => h.key === 'content-transfer-encoding')?.value);
-    const cd = [...p.headers].reverse().find((h) => h.key === 'content-disposition'); // last wins, as in Dovecot
-    const disp = cd ? parseDisposition(cd.value) : null;
+    // Dovecot reads dispositions until one has parameters (else the last one counts).
+    let disp: ReturnType<typeof parseDisposition> = null;
+    for (const h of p.headers) {
+      if (h.key !== 'content-disposition') continue;
+      disp = parseDisposition(h.value) ?? disp;
+      if (disp && Object.keys(disp.params).length > 0) break;
+    }
     p.disposition = disp ? { type: disp.type, params: disp.params } : null;
+    // RFC 2045 4: without MIME-Version or Content-Type (and outside a multipart) the
+    // Content-* fields do not apply; Dovecot ignores them the same way.
+    const mime = (n.parent?.part.contentType.type === 'multipart' && !n.encapsulated) || p.headers.some((h) => h.key === 'mime-version' || h.key === 'content-type');
+    if (!mime) {
+      p.encoding = '7bit';
+      p.disposition = null;
+    }
     if (n.depth >= MAX_DEPTH || this.parts >= MAX_PARTS) return; // opaque from here on
     const { type, subtype, params } = p.contentType;
     if (type === 'multipart') {

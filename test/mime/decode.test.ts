@@ -75,7 +75,8 @@ describe('parameters (RFC 2045, RFC 2231)', () => {
     expect(parseContentType('/;;;')).toMatchObject({ type: '', subtype: '', params: {} }); // Dovecot: "" ""
     expect(parseContentType('text')).toMatchObject({ type: 'text', subtype: '' });
     expect(parseContentType('text/plain; charset=utf<-8; format=flowed').params).toEqual({ charset: 'utf', format: 'flowed' });
-    expect(parseContentType('text/plain; bo<x=1; a=b').params).toEqual({}); // a bad name ends the list
+    expect(parseContentType('text/plain; bo<x=1; a=b').params).toEqual({ a: 'b' }); // resumes at the next ';'
+    expect(parseContentType('multipart/mixed; boun; boundary=x').params).toEqual({}); // the error eats that ';'
     expect(parseContentType('text/plain; a="open; b=c').params).toEqual({}); // unterminated quote
     expect(parseContentType('multipart/m(ixed; boundary=h')).toMatchObject({ type: '' }); // unterminated comment
     expect(parseContentType('multipar; boundary=o')).toMatchObject({ type: '' });
@@ -116,6 +117,15 @@ describe('address lists for ENVELOPE', () => {
     expect(parseAddressList('<@r1,@r2:u@h.test>')).toEqual([{ name: null, adl: '@r1,@r2', mailbox: 'u', host: 'h.test' }]);
     expect(parseAddressList('nohost')).toEqual([{ name: null, adl: null, mailbox: 'nohost', host: 'MISSING_DOMAIN' }]);
     expect(parseAddressList('')).toEqual([]);
+    // Broken input recovered from as Dovecot does (seen in a differential run against it).
+    const one = (v: string): unknown => parseAddressList(v).map((a) => [a.name, a.mailbox, a.host]);
+    expect(one('prefix boundaries')).toEqual([['prefix boundaries', 'MISSING_MAILBOX', 'MISSING_DOMAIN']]);
+    expect(one('<a@example.test')).toEqual([[null, 'a', 'SYNTAX_ERROR']]);
+    expect(one('Alice <alice@example.teo: bob@example.test')).toEqual([['Alice', 'alice', 'SYNTAX_ERROR']]);
+    expect(one('a@exam<ple.test, b@c.test')).toEqual([[null, 'a', 'exam']]); // the list ends at garbage
+    expect(one('a@example.')).toEqual([[null, 'a', 'MISSING_DOMAIN']]);
+    expect(one('<>')).toEqual([[null, 'MISSING_MAILBOX', 'MISSING_DOMAIN']]);
+    expect(one('a@b.test,, c@d.test')).toEqual([[null, 'a', 'b.test'], [null, 'c', 'd.test']]);
     expect(() => parseAddressList('<<<@@@,,;;::"')).not.toThrow();
   });
 });
