@@ -91,10 +91,23 @@ export class MailboxStates {
   private readonly keywords = new Lru<{ stamp: string; table: KeywordTable }>(1000);
   /** mtime (INTERNALDATE) and computed vsize per base name, per mailbox directory. */
   private readonly meta = new Lru<Map<string, { mtime?: number; vsize?: number; size?: number }>>(200);
+  /** Where each UID's file was at the last sync: opening a message must not cost a readdir
+   *  of the whole mailbox (a FETCH 1:* would then be quadratic). A stale entry (flags renamed
+   *  the file, or it was expunged) fails with ENOENT and the caller syncs. */
+  private readonly lastFiles = new Lru<{ files: MessageFile[]; byUid: Map<number, MessageFile> | null }>(200);
 
   constructor(private readonly logger: Logger) {}
 
+  /** The file of `uid` as of the last sync, if any (may be stale: see lastFiles). */
+  cachedFile(dir: string, uid: number): MessageFile | undefined {
+    const entry = this.lastFiles.get(dir);
+    if (!entry) return undefined;
+    entry.byUid ??= new Map(entry.files.map((f) => [f.uid, f]));
+    return entry.byUid.get(uid);
+  }
+
   forget(dir: string): void {
+    this.lastFiles.deletePrefix(dir);
     this.uidlists.deletePrefix(dir);
     this.keywords.deletePrefix(dir);
     this.meta.deletePrefix(dir);
@@ -220,6 +233,12 @@ export class MailboxStates {
 
   /** Syncs the directory with the uidlist; call under the mailbox mutex. */
   async sync(ref: MailboxRef): Promise<SyncResult> {
+    const result = await this.syncOnce(ref);
+    this.lastFiles.set(ref.dir, { files: result.files, byUid: null });
+    return result;
+  }
+
+  private async syncOnce(ref: MailboxRef): Promise<SyncResult> {
     const first = await this.scan(ref.dir);
     const cached = await this.readUidlist(ref.dir);
     if (cached && [...first.keys()].every((b) => cached.byBase.has(b))) {

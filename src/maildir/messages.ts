@@ -312,6 +312,14 @@ async function findByBase(dir: string, baseName: string): Promise<string | null>
 }
 
 export async function openMessage(ctx: Ctx, ref: MailboxRef, uid: number): Promise<Readable> {
+  const cached = ctx.states.cachedFile(ref.dir, uid);
+  if (cached) {
+    try {
+      return (await open(filePath(ref, cached), 'r')).createReadStream();
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err; // renamed or expunged since: sync below
+    }
+  }
   for (let attempt = 0; attempt < 3; attempt++) {
     const f = await ctx.mutex.run(ref.dir, async () => (await ctx.states.sync(ref)).files.find((x) => x.uid === uid));
     if (!f) break;
