@@ -6,7 +6,8 @@
 //   several words without "<" are a display name (mailbox "MISSING_MAILBOX");
 // - a comment after a bare addr-spec becomes the name;
 // - an angle address that does not end in ">" gets the host "SYNTAX_ERROR";
-// - the list ends at the first address not followed by "," (the rest is garbage).
+// - the list ends at the first address not followed by "," (the rest is garbage);
+// - an empty element (",,") is an address with both parts missing.
 import type { EnvelopeAddress } from './types.js';
 
 const isAtext = (c: number): boolean =>
@@ -73,14 +74,22 @@ class Parser {
     out.push(v);
     return this.skipLwsp();
   }
-  /** phrase = word *(word / "." / CFWS); words joined with one space. 0 end, -1 none. */
+  /** phrase = word *(word / "." / CFWS); words joined with one space (Dovecot's
+   *  rfc822_parse_phrase: an empty phrase succeeds before a non-word character).
+   *  1 more input, 0 end, -1 broken. */
   phrase(out: string[]): number {
     if (this.end) return 0;
     if (this.ch() === 0x2e) return -1;
-    let ret = -1;
     for (;;) {
-      ret = this.ch() === 0x22 ? this.quoted(out) : this.atom(out, true);
-      if (ret <= 0) return out.length > 0 && ret === 0 ? 0 : ret;
+      let ret: number;
+      if (this.ch() === 0x22) ret = this.quoted(out);
+      else {
+        const start = this.i;
+        while (!this.end && (isAtext(this.ch()) || this.ch() === 0x2e)) this.i++;
+        if (this.i > start) out.push(this.s.slice(start, this.i));
+        ret = this.end ? 0 : this.skipLwsp();
+      }
+      if (ret <= 0) return ret;
       if (!isAtext(this.ch()) && this.ch() !== 0x22 && this.ch() !== 0x2e) return 1;
     }
   }
@@ -141,15 +150,26 @@ function domain(p: Parser, a: Addr): number {
 }
 
 function angleAddr(p: Parser, a: Addr): number {
+  // "<" [ "@" route ":" ] local-part "@" domain ">" (the "<" already read)
   if (p.skipLwsp() <= 0) return -1;
   if (p.ch() === 0x40) {
     // Obsolete route (RFC 5322 4.4): "@a,@b:" goes to adl.
-    const start = p.i;
-    const colon = p.s.indexOf(':', p.i);
-    const gt = p.s.indexOf('>', p.i);
-    if (colon < 0 || (gt >= 0 && gt < colon)) return -1;
-    a.adl = p.s.slice(start, colon).replace(/[ \t\r\n]+/g, '');
-    p.i = colon + 1;
+    const route: string[] = [];
+    while (!p.end && p.ch() === 0x40) {
+      const d: Addr = { name: null, adl: null, mailbox: null, host: null };
+      if (domain(p, d) <= 0) break;
+      route.push('@' + d.host);
+      while (!p.end && p.ch() === 0x2c) {
+        p.i++;
+        if (p.skipLwsp() <= 0) break;
+      }
+    }
+    if (p.end || p.ch() !== 0x3a || route.length === 0) {
+      a.adl = 'INVALID_ROUTE';
+      return -1;
+    }
+    a.adl = route.join(',');
+    p.i++;
     if (p.skipLwsp() <= 0) return -1;
   }
   if (p.ch() === 0x3e) {
@@ -157,6 +177,7 @@ function angleAddr(p: Parser, a: Addr): number {
     p.i++;
     return p.skipLwsp();
   }
+  // Running out of input before ">" is a syntax error too (Dovecot 2.3.19 answers so).
   if (localPart(p, a) <= 0) return -1;
   if (p.ch() === 0x40 && domain(p, a) <= 0) return -1;
   if (p.ch() !== 0x3e) return -1;
@@ -192,41 +213,38 @@ function mailbox(p: Parser, out: EnvelopeAddress[]): number {
   const a: Addr = { name: null, adl: null, mailbox: null, host: null };
   const words: string[] = [];
   let ret: number;
-  if (p.phrase(words) >= 0 && !p.end && p.ch() === 0x3c) {
+  if (p.phrase(words) > 0 && p.ch() === 0x3c) {
+    // name-addr; a broken angle address is kept with host SYNTAX_ERROR and the list goes on
     a.name = words.length ? words.join(' ') : null;
     p.i++;
-    ret = angleAddr(p, a);
-    if (ret < 0) a.host = 'SYNTAX_ERROR';
-  } else if (words.length === 0 && !p.end && p.ch() === 0x3c) {
-    p.i++;
-    ret = angleAddr(p, a);
-    if (ret < 0) a.host = 'SYNTAX_ERROR';
+    if (angleAddr(p, a) < 0) a.host = 'SYNTAX_ERROR';
+    ret = p.end ? 0 : 1;
   } else {
     p.i = start;
     ret = addrSpec(p, a);
   }
-  out.push({ name: a.name, adl: a.adl, mailbox: a.mailbox || 'MISSING_MAILBOX', host: a.host || 'MISSING_DOMAIN' });
+  out.push(fixed(a));
   return ret;
 }
 
-/** group = display-name ":" [mailbox-list] ";" — 0 when this is not a group. */
+function fixed(a: Addr): EnvelopeAddress {
+  return { name: a.name, adl: a.adl, mailbox: a.mailbox || 'MISSING_MAILBOX', host: a.host || 'MISSING_DOMAIN' };
+}
+
+/** group = display-name ":" [mailbox-list] ";" — -1 when this is not a group. */
 function group(p: Parser, out: EnvelopeAddress[]): number {
-  const start = p.i;
   const words: string[] = [];
-  if (p.phrase(words) <= 0 || p.end || p.ch() !== 0x3a) {
-    p.i = start;
-    return 0;
-  }
+  if (p.phrase(words) <= 0 || p.ch() !== 0x3a) return -1;
   p.i++;
   out.push({ name: null, adl: null, mailbox: words.join(' '), host: null });
   let ret = p.skipLwsp();
-  if (ret > 0) {
-    while (!p.end && p.ch() !== 0x3b) {
+  if (ret > 0 && p.ch() !== 0x3b) {
+    for (;;) {
       if (mailbox(p, out) <= 0) {
         ret = -1;
         break;
       }
-      if (p.end || p.ch() !== 0x2c) break;
+      if (p.ch() !== 0x2c) break;
       p.i++;
       if (p.skipLwsp() <= 0) {
         ret = -1;
@@ -234,15 +252,15 @@ function group(p: Parser, out: EnvelopeAddress[]): number {
       }
     }
   }
-  if (ret > 0) {
-    if (p.end || p.ch() !== 0x3b) ret = -1;
+  if (ret >= 0) {
+    if (p.ch() !== 0x3b) ret = -1;
     else {
       p.i++;
       ret = p.skipLwsp();
     }
   }
   out.push({ name: null, adl: null, mailbox: null, host: null });
-  return ret < 0 ? -1 : 1;
+  return ret === 0 ? 0 : 1;
 }
 
 function quoteLocal(v: string): string {
@@ -255,16 +273,18 @@ export function parseAddressList(value: string): EnvelopeAddress[] {
   const p = new Parser(value);
   if (p.skipLwsp() <= 0) return out;
   for (;;) {
-    // obs-addr-list: empty elements between commas are allowed.
-    while (!p.end && p.ch() === 0x2c) {
-      p.i++;
-      if (p.skipLwsp() <= 0) return out;
-    }
-    if (p.end) return out;
+    const start = p.i;
     let ret = group(p, out);
-    if (ret === 0) ret = mailbox(p, out);
-    if (ret <= 0 || p.end || p.ch() !== 0x2c) return out;
+    if (ret < 0) {
+      p.i = start;
+      ret = mailbox(p, out);
+    }
+    if (ret === 0 || p.ch() !== 0x2c) return out; // the rest is garbage
     p.i++;
-    if (p.skipLwsp() <= 0) return out;
+    const r = p.skipLwsp();
+    if (r <= 0) {
+      if (r < 0) out.push(fixed({ name: null, adl: null, mailbox: null, host: null })); // ends in garbage
+      return out;
+    }
   }
 }

@@ -204,6 +204,14 @@ function joinRfc2231(raw: Array<[string, string, boolean]>): ParsedParams {
     }
     const g = groups.get(key)!;
     const idxs = [...g.parts.keys()].sort((a, b) => a - b);
+    if (idxs.some((k, n) => k !== n)) {
+      // Missing sections: not RFC 2231 after all; listed as written (Dovecot).
+      for (const k of idxs) {
+        const seg = g.parts.get(k)!;
+        imap.push([`${o.name}*${k}${seg.ext ? '*' : ''}`, seg.v]);
+      }
+      continue;
+    }
     const first = g.parts.get(idxs[0]!)!;
     const anyExt = idxs.some((k) => g.parts.get(k)!.ext);
     if (!anyExt) {

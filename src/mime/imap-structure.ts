@@ -22,28 +22,35 @@ function nstring(h: HeaderField | undefined): SValue {
   return h ? h.value : null;
 }
 
-function addrList(h: HeaderField | undefined): SValue {
-  if (!h) return null;
-  const list = parseAddressList(h.value);
-  if (list.length === 0) return null;
-  return list.map((a: EnvelopeAddress) => [a.name, a.adl, a.mailbox, a.host]);
+/** Dovecot's imap_append_string_for_humans(): white space runs become one space, none at
+ *  either end (used for the subject and address names). */
+function forHumans(v: string): string {
+  return v.replace(/\0/g, '\x80').replace(/[ \t\r\n]+/g, ' ').trim();
 }
 
-/** RFC 3501 7.4.2 ENVELOPE: sender and reply-to default to from (RFC 3501 7.4.2). */
+/** All occurrences of an address field, in order (Dovecot 2.3 appends repeated ones). */
+function addrList(h: HeaderField[], key: string): SValue {
+  const list: EnvelopeAddress[] = [];
+  for (const f of h) if (f.key === key) list.push(...parseAddressList(f.value));
+  if (list.length === 0) return null;
+  return list.map((a) => [a.name === null ? null : forHumans(a.name), a.adl, a.mailbox, a.host]);
+}
+
+/** RFC 3501 7.4.2 ENVELOPE: sender and reply-to default to from. Strings are the raw
+ *  values; the last Date/Subject/… counts, as in Dovecot. */
 export function envelope(msg: MimePart): SValue {
   const h = msg.headers;
-  const from = addrList(last(h, 'from'));
-  const sender = last(h, 'sender') ? addrList(last(h, 'sender')) : from;
-  const replyTo = last(h, 'reply-to') ? addrList(last(h, 'reply-to')) : from;
+  const from = addrList(h, 'from');
+  const subject = last(h, 'subject');
   return [
     nstring(last(h, 'date')),
-    nstring(last(h, 'subject')),
+    subject ? forHumans(subject.value) : null,
     from,
-    sender ?? from,
-    replyTo ?? from,
-    addrList(last(h, 'to')),
-    addrList(last(h, 'cc')),
-    addrList(last(h, 'bcc')),
+    addrList(h, 'sender') ?? from,
+    addrList(h, 'reply-to') ?? from,
+    addrList(h, 'to'),
+    addrList(h, 'cc'),
+    addrList(h, 'bcc'),
     nstring(last(h, 'in-reply-to')),
     nstring(last(h, 'message-id')),
   ];

@@ -125,7 +125,7 @@ describe('address lists for ENVELOPE', () => {
     expect(one('a@exam<ple.test, b@c.test')).toEqual([[null, 'a', 'exam']]); // the list ends at garbage
     expect(one('a@example.')).toEqual([[null, 'a', 'MISSING_DOMAIN']]);
     expect(one('<>')).toEqual([[null, 'MISSING_MAILBOX', 'MISSING_DOMAIN']]);
-    expect(one('a@b.test,, c@d.test')).toEqual([[null, 'a', 'b.test'], [null, 'c', 'd.test']]);
+    expect(one('a@b.test,, c@d.test')).toEqual([[null, 'a', 'b.test'], [null, 'MISSING_MAILBOX', 'MISSING_DOMAIN'], [null, 'c', 'd.test']]);
     expect(() => parseAddressList('<<<@@@,,;;::"')).not.toThrow();
   });
 });
