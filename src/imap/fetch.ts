@@ -5,6 +5,7 @@ import { bodyStructure, envelope } from '../mime/imap-structure.js';
 import { sectionStream } from '../mime/load.js';
 import { messageEnd, resolveSection } from '../mime/section.js';
 import type { MimePart, SectionSource, SectionSpec, SValue } from '../mime/types.js';
+import { ImapNo } from './errors.js';
 import type { FetchAttr } from './proto/types.js';
 import type { ImapValue } from './proto/values.js';
 
@@ -23,7 +24,7 @@ export interface MessageLoader {
 
 /** The items inside `* n FETCH (...)`, in the requested order. Body sections become `stream`
  *  values (piped, never buffered whole). MODSEQ is left to the session (it owns modseqs);
- *  BINARY items are not served yet (part 2) and are skipped. */
+ *  BINARY items (part 2) throw ImapNo [CANNOT]. */
 export async function buildFetchItems(attrs: FetchAttr[], msg: FetchMessage, loader: MessageLoader): Promise<ImapValue[]> {
   const out: ImapValue[] = [];
   let root: MimePart | null = null;
@@ -64,8 +65,13 @@ export async function buildFetchItems(attrs: FetchAttr[], msg: FetchMessage, loa
         out.push({ t: 'raw', v: name }, sectionValue(src, a.partial, loader));
         break;
       }
+      case 'BINARY[]':
+      case 'BINARY.SIZE':
+        // RFC 3516 is not advertised yet (its literal8 needs serializer support): a clear NO
+        // rather than a response missing the item.
+        throw new ImapNo('BINARY is not supported', 'CANNOT');
       default:
-        break; // MODSEQ: the session; BINARY[]/BINARY.SIZE: not yet
+        break; // MODSEQ: the session adds it (it owns modseqs)
     }
   }
   return out;

@@ -108,6 +108,10 @@ describe('buildFetchItems', () => {
     expect(subject.v.toString('latin1')).toBe(scanBuffer(sjis).headers.find((h) => h.key === 'subject')!.value);
   });
 
+  it('BINARY (RFC 3516, not advertised yet) is refused with NO [CANNOT], not silently dropped', async () => {
+    await expect(buildFetchItems([{ kind: 'BINARY[]', peek: true, section: [1] }], msg, loader(nested))).rejects.toMatchObject({ code: 'CANNOT' });
+  });
+
   it.each([
     [[{ kind: 'RFC822' }], true, true],
     [[{ kind: 'RFC822.HEADER' }], false, true],
