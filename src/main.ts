@@ -1,5 +1,6 @@
 // `npm start`: load the configuration (file or built-in defaults), start every listener,
 // stop gracefully on SIGTERM/SIGINT.
+import './threadpool.js';
 import { loadConfig, ConfigError } from './config/load.js';
 import { createLogger } from './log.js';
 import { startApp } from './app.js';

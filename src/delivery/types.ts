@@ -15,7 +15,7 @@ export interface InboundEnvelope {
   recipients: string[];
   remoteAddress: string;
   heloName: string;
-  protocol: 'LMTP' | 'HTTP';
+  protocol: 'LMTP' | 'HTTP' | 'ESMTPSA';
   sessionId: string;
 }
 

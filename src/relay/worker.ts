@@ -184,7 +184,7 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
         heloName: opts.hostname,
         // The pipeline writes this into its Received line ("with ESMTPSA"): the message came
         // by authenticated submission, not LMTP.
-        protocol: 'ESMTPSA' as InboundEnvelope['protocol'],
+        protocol: 'ESMTPSA',
         sessionId: env.id,
       };
       const replies = await opts.pipeline.deliver(inbound, message, qlog);
