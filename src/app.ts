@@ -17,6 +17,7 @@ import { createImapServices } from './imap/server.js';
 import { createTlsManager, type TlsManager } from './tls/manager.js';
 import { AuthThrottle } from './auth/throttle.js';
 import { createHttpService } from './http/server.js';
+import { startBackupScheduler, type BackupScheduler } from './backup/scheduler.js';
 
 export interface App {
   config: ResolvedConfig;
@@ -102,7 +103,9 @@ export async function startApp(config: ResolvedConfig, logger: Logger): Promise<
   }
 
   const started: Service[] = [];
+  let backups: BackupScheduler | null = null;
   const stop = async (): Promise<void> => {
+    await backups?.stop(); // a running backup finishes before the directory closes
     await Promise.all(started.map((s) => s.stop()));
     tls.close();
     await store.close();
@@ -117,6 +120,7 @@ export async function startApp(config: ResolvedConfig, logger: Logger): Promise<
     await stop();
     throw err;
   }
+  if (config.backup.schedule.enabled) backups = startBackupScheduler({ config, directory, logger });
 
   return {
     config,

@@ -11,6 +11,8 @@ import { CliError, UsageError } from './cli/errors.js';
 import { registerUserCommands } from './cli/user.js';
 import { registerDkimCommands } from './cli/dkim.js';
 import { registerQueueCommands } from './cli/queue.js';
+import { registerBackupCommand } from './cli/backup.js';
+import { registerRestoreCommand } from './cli/restore.js';
 
 const NAME = 'mailserver';
 
@@ -51,6 +53,8 @@ export function buildProgram(): Command {
   registerAliasCommands(group(program, 'alias', 'manage aliases and catch-alls'), globals);
   registerDkimCommands(group(program, 'dkim', 'DKIM keys and the DNS records to publish'), globals);
   registerQueueCommands(group(program, 'queue', 'the outbound queue'), globals);
+  registerBackupCommand(program, globals);
+  registerRestoreCommand(program, globals);
   // Subcommands inherit the groups' allowExcessArguments; switch it back off so a
   // stray argument (a password typed after the address) is a usage error.
   for (const g of program.commands) for (const sub of g.commands) sub.allowExcessArguments(false);
