@@ -32,9 +32,11 @@ class Parser {
       else if (ch === '(') {
         let depth = 0;
         let text = '';
+        let flushed = ''; // what Dovecot's comment parser has appended when input ends early
         for (; this.i < this.s.length; this.i++) {
           const d = this.s[this.i]!;
           if (d === '\\' && this.i + 1 < this.s.length) {
+            flushed = text;
             text += this.s[++this.i];
             continue;
           }
@@ -45,7 +47,10 @@ class Parser {
             text += d;
           } else text += d;
         }
-        if (depth > 0) return -1;
+        if (depth > 0) {
+          this.lastComment = flushed;
+          return -1;
+        }
         this.i++;
         this.lastComment = text.trim();
       } else return 1;
@@ -128,7 +133,7 @@ function localPart(p: Parser, a: Addr): number {
     return r;
   }
   const d = p.dotAtom();
-  if (!d) return -1;
+  if (!d || d.ret < 0) return -1;
   a.mailbox = d.v;
   return d.ret;
 }

@@ -304,14 +304,28 @@ export function parseContentType(value: string | undefined, digest = false): Con
       ? { type: 'message', subtype: 'rfc822', params: {}, imapParams: [] }
       : { type: 'text', subtype: 'plain', params: { charset: 'us-ascii' }, imapParams: [['charset', 'us-ascii']] };
   }
-  const { token, params, tokenBroken } = parseParameterized(value);
-  const m = /^([^\s/]+)\s*(?:\/\s*([^\s/]+))?$/.exec(token);
-  const bad = tokenBroken || !m || !TOKEN.test(m[1]!) || (m[2] !== undefined && !TOKEN.test(m[2])) || (m[2] === undefined && token.includes('/'));
-  // A type without subtype is kept ("text" → text ""), unless parameters follow (Dovecot).
-  if (bad || (m[2] === undefined && stripComments(value).includes(';'))) {
-    return { type: '', subtype: '', params: {}, imapParams: [] };
-  }
-  return { type: m[1]!.toLowerCase(), subtype: (m[2] ?? '').toLowerCase(), params: params.params, imapParams: params.imap };
+  const broken: ContentTypeEx = { type: '', subtype: '', params: {}, imapParams: [] };
+  const only = (type: string): ContentTypeEx =>
+    // "multipart" without subtype cannot be split: Dovecot serves it as an opaque part.
+    type.toLowerCase() === 'multipart' ? { type: 'application', subtype: 'octet-stream', params: {}, imapParams: [] } : { type: type.toLowerCase(), subtype: '', params: {}, imapParams: [] };
+  // Dovecot's rfc822_parse_content_type(), with what 2.3 answers for each way it can fail.
+  const c = new Cursor(value);
+  if (c.skipLwsp() < 0) return broken;
+  const t: string[] = [];
+  const r1 = c.token(t);
+  const type = t[0]!;
+  if (type === '') return broken;
+  if (r1 < 0) return only(type); // an unterminated comment after the type
+  if (c.end) return only(type); // "text": a type alone
+  if (c.s[c.i] !== '/') return broken;
+  c.i++;
+  if (c.skipLwsp() <= 0) return broken;
+  const st: string[] = [];
+  const r2 = c.token(st);
+  const subtype = st[0]!;
+  if (subtype === '' || r2 < 0 || (r2 > 0 && c.s[c.i] !== ';')) return broken;
+  const { params } = parseParameterized(value);
+  return { type: type.toLowerCase(), subtype: subtype.toLowerCase(), params: params.params, imapParams: params.imap };
 }
 
 /** Content-Transfer-Encoding value (RFC 2045 6.1): a token, lower-cased; "7bit" when missing

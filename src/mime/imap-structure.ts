@@ -67,11 +67,19 @@ function paramList(params: Array<[string, string]>): SValue {
 function typeInfo(part: MimePart): { type: string; subtype: string; params: Array<[string, string]> } {
   const f = first(part.headers, 'content-type');
   const ct = part.contentType;
-  if (!f || ct.type === '') return { type: ct.type, subtype: ct.subtype, params: [] };
+  if (!f || ct.type === '' || ct.subtype === '') return { type: f ? writtenType(f.value, ct.type) : ct.type, subtype: ct.subtype, params: [] };
+  if (ct.type === 'application' && ct.subtype === 'octet-stream' && !/\//.test(stripComments(f.value).split(';')[0]!)) {
+    return { type: ct.type, subtype: ct.subtype, params: [] }; // "multipart" alone
+  }
   const { token, params } = parseParameterized(f.value);
-  const m = /^([^\s/]+)\s*(?:\/\s*([^\s/]*))?/.exec(token);
-  // No parameters are read after a type without subtype (Dovecot).
+  const m = /^([^\s/]+)\s*\/\s*([^\s/;]+)/.exec(token);
   return { type: m?.[1] ?? ct.type, subtype: m?.[2] ?? ct.subtype, params: ct.subtype === '' ? [] : params.imap };
+}
+
+/** The type token as written, when it matches the parsed (lower-case) one. */
+function writtenType(value: string, type: string): string {
+  const m = /^[ \t\r\n]*([!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+)/.exec(value);
+  return m && m[1]!.toLowerCase() === type ? m[1]! : type;
 }
 
 /** Dovecot reads Content-Disposition fields until one has parameters: the first with

@@ -223,19 +223,28 @@ export class MimeScanner {
     // after a close delimiter (an epilogue, even an empty one) or inside the header of an
     // encapsulated message the line end stays with the parts. We match it.
     const inner = this.cur;
-    let end = lineStart >= 2 ? lineStart - 2 : lineStart;
-    let hdrEnd = end;
-    if (inner.closed) end = Math.max(end, inner.epilogueStart); // the close delimiter keeps its CRLF
-    else if (inner.state === 'header' && inner.encapsulated && inner.part.headerStart < lineStart) end = lineStart;
-    const lfs = end === lineStart ? this.lineIdx : this.lineIdx - 1;
-    for (let n = this.cur; n !== mp; n = n.parent!) {
-      this.close(n, end, lfs, hdrEnd);
-      hdrEnd = end;
+    const cut = lineStart >= 2 ? lineStart - 2 : lineStart;
+    const chain: Node[] = [];
+    for (let n = this.cur; n !== mp; n = n.parent!) chain.push(n);
+    // A header whose empty line directly precedes the boundary gives that line end to the
+    // boundary (its part's header shrinks), while the parts above it keep it (Dovecot moves
+    // "the newline size to the parent's body").
+    const x = lineStart >= 2 ? chain.findIndex((n) => n.state === 'body' && !n.closed && n.part.bodyStart === lineStart) : -1;
+    let end = cut;
+    let hdrEnd = cut;
+    if (x < 0) {
+      if (inner.closed) end = Math.max(cut, inner.epilogueStart); // the close delimiter keeps its CRLF
+      else if (inner.state === 'header' && inner.encapsulated && inner.part.headerStart < lineStart) end = lineStart;
     }
+    chain.forEach((n, k) => {
+      const e = x >= 0 && k > x ? lineStart : end;
+      this.close(n, e, e === lineStart ? this.lineIdx : this.lineIdx - 1, k === 0 ? hdrEnd : e);
+    });
     this.cur = mp;
     const b = mp.boundary!;
     const isClose = text.length >= b.length + 2 && text[b.length] === 0x2d && text[b.length + 1] === 0x2d;
-    if (isClose || this.parts >= MAX_PARTS) {
+    // A boundary as the last, unterminated line ends the parts but opens none (Dovecot).
+    if (isClose || this.parts >= MAX_PARTS || lineEnd === lineStart + text.length) {
       mp.closed = true; // what follows is the epilogue, part of the multipart's body
       mp.epilogueStart = lineEnd;
       return;
