@@ -14,6 +14,7 @@ import type { Directory } from '../directory/types.js';
 import type { MailStore } from '../maildir/types.js';
 import type { TlsManager } from '../tls/manager.js';
 import type { AuthThrottle } from '../auth/throttle.js';
+import { metrics } from '../metrics/index.js';
 
 /** Both IMAP listeners from the configuration (the composition root calls this). */
 export function createImapServices(p: {
@@ -109,6 +110,7 @@ export function createImapService(opts: ImapServiceOptions): Service {
     });
     sessions.add(session);
     slog.info({ tls: opts.implicitTls }, 'connect');
+    metrics.connections.inc({ protocol: 'imap' });
     session.start();
   }
 

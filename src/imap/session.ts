@@ -31,6 +31,7 @@ import { updateLines } from './response.js';
 import { writeChunks } from './output.js';
 import { COMMANDS, type StateKind } from './commands/index.js';
 import { storeErrorToImap } from './commands/store-errors.js';
+import { metrics } from '../metrics/index.js';
 
 export interface ImapLimits {
   maxLineBytes: number;
@@ -320,6 +321,9 @@ export class ImapSession {
       return;
     }
     const allowExpunge = !(['FETCH', 'STORE', 'SEARCH'].includes(command.name) && !(command as { uid?: boolean }).uid);
+    metrics.commands.inc({ protocol: 'imap', command: command.name });
+    // IDLE lasts as long as the client likes: its duration says nothing about the server.
+    const timer = command.name === 'IDLE' ? null : metrics.imapCommandSeconds.startTimer({ command: command.name });
     try {
       const ok = await (spec.run as (s: ImapSession, c: Command, t: string) => Promise<string | null>)(this, command, tag);
       if (ok === null || this.closed) return; // the handler wrote its own ending (LOGOUT, STARTTLS)
@@ -327,6 +331,8 @@ export class ImapSession {
       this.send(`${tag} OK ${ok}`);
     } catch (err) {
       await this.answerError(tag, command.name, err, allowExpunge);
+    } finally {
+      timer?.();
     }
   }
 

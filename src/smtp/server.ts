@@ -26,6 +26,7 @@ import { receiveMessage } from './intake.js';
 import { isAddress } from './headers.js';
 import { HourlyLimiter, type SenderPolicy } from './sender-policy.js';
 import { installStarttlsReply } from './reply-fixups.js';
+import { metrics } from '../metrics/index.js';
 
 export interface SubmissionServiceOptions {
   name: 'submission' | 'submissions';
@@ -81,6 +82,7 @@ export function createSubmissionService(opts: SubmissionServiceOptions): Service
   const handlers = {
     onConnect(session: SMTPServerSession, cb: (err?: Error | null) => void) {
       state(session).log.info({ tls: session.secure }, 'connect');
+      metrics.connections.inc({ protocol: 'submission' });
       cb();
     },
 
