@@ -25,7 +25,12 @@ export const imapSection = z
       .min(1024)
       .default(25 * 1024 * 1024)
       .describe('Largest literal, so the largest APPEND (like delivery, 25 MB); a larger one is refused with [TOOBIG] before it is read.'),
-    maxArgs: z.number().int().min(16).default(100).describe('Most literals in one command (each is an argument the receiver must hold).'),
+    maxArgs: z
+      .number()
+      .int()
+      .min(16)
+      .default(1000)
+      .describe('Most atoms, strings and literals in one command (sequence sets and numbers do not count); a long SEARCH or FETCH header list stays well below.'),
     maxCommandsBeforeLogin: z
       .number()
       .int()
