@@ -62,16 +62,37 @@ function exitOf(child: ChildProcessWithoutNullStreams): Promise<{ code: number |
   return new Promise((r) => child.once('exit', (code) => r({ code, stderr })));
 }
 
+const EPHEMERAL_PORTS = Object.fromEntries(
+  [
+    'LMTP',
+    'IMAP__STARTTLS',
+    'IMAP__TLS',
+    'POP3__STARTTLS',
+    'POP3__TLS',
+    'SUBMISSION__STARTTLS',
+    'SUBMISSION__TLS',
+    'HTTP',
+  ].map((k) => [`MAILSERVER__${k}__PORT`, '0']),
+);
+
 describe('first run on built-in defaults', () => {
   it('starts with no config file, serves LMTP on loopback, and stops cleanly on SIGTERM', async () => {
     const cwd = await tempDir();
-    // Port 0 only so that the test never collides with a real server on 10024.
-    const child = start(cwd, [], { MAILSERVER__LMTP__PORT: '0' });
+    // Port 0 only so that the test never collides with a real server on the built-in ports.
+    const child = start(cwd, [], EPHEMERAL_PORTS);
     const exited = exitOf(child);
     const started = await waitForLog(child, 'mailserver started');
     const services = started.services as Array<{ name: string; addresses: Array<{ address: string; port: number }> }>;
     const lmtp = services.find((s) => s.name === 'lmtp')!;
     expect(lmtp.addresses[0]!.address).toBe('127.0.0.1');
+    // Every listener is up, and only on loopback, on a fresh machine.
+    expect(services.map((s) => s.name).sort()).toEqual(
+      ['http', 'imap', 'imaps', 'lmtp', 'pop3', 'pop3s', 'queue', 'submission', 'submissions'],
+    );
+    for (const s of services) for (const a of s.addresses) expect(a.address).toBe('127.0.0.1');
+    const imap = await LineClient.connect(services.find((s) => s.name === 'imap')!.addresses[0]!.port);
+    expect((await imap.line())).toMatch(/^\* OK \[CAPABILITY IMAP4rev1 /);
+    imap.close();
 
     // Data under ./data: the SQLite directory and a self-signed certificate with a private key.
     const data = join(cwd, 'data');
