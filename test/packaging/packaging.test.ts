@@ -81,7 +81,7 @@ describe('Dockerfile', () => {
     // Map image paths back to the repository: /app is the repo root; COPY'd files to their sources.
     const copies = new Map(
       runtime
-        .filter((i) => i.getKeyword() === 'COPY' && !i.getRawArgumentsContent().includes('--from'))
+        .filter((i) => i.getKeyword() === 'COPY' && !i.getTextContent().includes('--from'))
         .map((i) => {
           const a = i.getArguments().map((x) => x.getValue());
           return [a[a.length - 1]!, path.join(ROOT, a[0]!)] as const;
