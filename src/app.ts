@@ -7,7 +7,7 @@ import type { ResolvedConfig } from './config/schema.js';
 import type { Directory } from './directory/types.js';
 import type { MailStore } from './maildir/types.js';
 import type { Service } from './net/listener.js';
-import { openSqliteDirectory } from './directory/sqlite.js';
+import { openDirectory } from './directory/open.js';
 import { createMaildirStore } from './maildir/store.js';
 import { createDeliveryPipeline, type DeliveryPipeline } from './delivery/pipeline.js';
 import { createLmtpService } from './lmtp/server.js';
@@ -46,13 +46,8 @@ export async function startApp(config: ResolvedConfig, logger: Logger): Promise<
     pollIntervalMs: config.tls.pollSeconds * 1000,
     logger,
   });
-  const directory = await openSqliteDirectory({
-    path: config.directory.path,
-    defaultQuotaMb: config.directory.defaultQuotaMb,
-    recipientDelimiter: config.delivery.recipientDelimiter,
-    passwordScheme: config.directory.passwordScheme,
-    logger,
-  });
+  // SQLite by default; `directory.driver: mariadb` reuses the old usermgmt database.
+  const directory = await openDirectory(config, logger);
   const store = createMaildirStore({ root: config.mailRoot, hostname: config.hostname, logger });
   const pipeline = createDeliveryPipeline({ directory, store, logger, hostname: config.hostname });
   const authThrottle = new AuthThrottle({

@@ -11,6 +11,7 @@ import { relaySection } from './sections/relay.js';
 import { dkimSection } from './sections/dkim.js';
 import { httpSection } from './sections/http.js';
 import { backupSection } from './sections/backup.js';
+import { mariadbSection } from './sections/mariadb.js';
 
 export { fieldKinds, typeNames, secretString, type FieldKind } from './fields.js';
 
@@ -44,7 +45,8 @@ export const configSchema = z.strictObject({
     .describe('Certificates; files are re-read when they change, without a restart.'),
   directory: z
     .strictObject({
-      driver: z.literal('sqlite').default('sqlite').describe('User directory backend.'),
+      driver: z.enum(['sqlite', 'mariadb']).default('sqlite').describe('User directory backend: `sqlite` (one file) or `mariadb` (MariaDB/MySQL with the old usermgmt schema, see docs/migration.md).'),
+      mariadb: mariadbSection,
       path: pathString().optional().describe('SQLite file. Default: `<dataDir>/directory.sqlite`.'),
       passwordScheme: z.enum(['ARGON2ID', 'BLF-CRYPT']).default('ARGON2ID').describe('Scheme for new password hashes.'),
       defaultQuotaMb: z.number().int().min(0).default(2048).describe('Quota for new users in MB (0 = unlimited).'),

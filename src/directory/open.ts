@@ -10,6 +10,10 @@ export async function openDirectory(config: ResolvedConfig, logger: Logger): Pro
     passwordScheme: config.directory.passwordScheme,
     logger,
   };
+  if (config.directory.driver === 'mariadb') {
+    const { openMariadbDirectory } = await import('./mariadb.js');
+    return openMariadbDirectory({ ...common, mariadb: config.directory.mariadb });
+  }
   const { openSqliteDirectory } = await import('./sqlite.js');
   return openSqliteDirectory({ ...common, path: config.directory.path });
 }
