@@ -1,5 +1,5 @@
 // Starts a real Dovecot 2.3 (imap + lmtp) in a temporary directory for interop tests,
-// plus a minimal IMAP line client that keeps literals as bytes.
+// plus a minimal IMAP client (over imap-wire.ts) that keeps literals as bytes.
 //
 // Dovecot refuses mail access as root ("Mail access not allowed for root"), so when the
 // tests run as root Dovecot's mail processes use uid/gid 65534 and the test runs our
@@ -11,6 +11,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { ImapWire, type ImapResponse } from './imap-wire.js';
+
+export type { ImapResponse };
 
 export const DOVECOT_BIN = '/usr/sbin/dovecot';
 const NOBODY = 65534;
@@ -213,89 +216,24 @@ function greets(port: number): Promise<boolean> {
   });
 }
 
-export interface ImapResponse {
-  /** Untagged responses, literal bytes replaced by their length marker. */
-  untagged: string[];
-  /** Literal payloads in order of appearance. */
-  literals: Buffer[];
-  tagged: string;
-}
-
-/** Just enough IMAP for tests: tagged commands, untagged lines, literals kept as bytes. */
+/** Just enough IMAP for tests: tagged commands that must succeed, literals kept as bytes. */
 export class ImapClient {
-  private buf = Buffer.alloc(0);
-  private waiter: (() => void) | null = null;
-  private tagNo = 0;
-  private closed = false;
-
-  private constructor(private readonly socket: net.Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-  }
+  private constructor(private readonly wire: ImapWire) {}
 
   static async connect(port: number): Promise<ImapClient> {
-    const socket = net.connect(port, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    const c = new ImapClient(socket);
-    const greeting = await c.readLine();
-    if (!greeting.startsWith('* OK')) throw new Error(`bad greeting ${greeting}`);
-    return c;
-  }
-
-  private wake(): void {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.();
-  }
-
-  private async need(n: number): Promise<void> {
-    while (this.buf.length < n) {
-      if (this.closed) throw new Error('connection closed');
-      await new Promise<void>((resolve) => (this.waiter = resolve));
+    const wire = await ImapWire.connect(port);
+    if (!wire.greeting.startsWith('* OK')) {
+      wire.close();
+      throw new Error(`bad greeting ${wire.greeting}`);
     }
+    return new ImapClient(wire);
   }
 
-  private async readLine(): Promise<string> {
-    for (;;) {
-      const i = this.buf.indexOf('\r\n');
-      if (i >= 0) {
-        const line = this.buf.subarray(0, i).toString('utf8');
-        this.buf = this.buf.subarray(i + 2);
-        return line;
-      }
-      if (this.closed) throw new Error('connection closed');
-      await new Promise<void>((resolve) => (this.waiter = resolve));
-    }
-  }
-
+  /** Throws unless the tagged response is OK. */
   async command(cmd: string): Promise<ImapResponse> {
-    const tag = `T${++this.tagNo}`;
-    this.socket.write(`${tag} ${cmd}\r\n`);
-    const res: ImapResponse = { untagged: [], literals: [], tagged: '' };
-    for (;;) {
-      let line = await this.readLine();
-      let full = line;
-      for (let m = /\{(\d+)\}$/.exec(line); m; m = /\{(\d+)\}$/.exec(line)) {
-        const n = Number(m[1]);
-        await this.need(n);
-        res.literals.push(Buffer.from(this.buf.subarray(0, n)));
-        this.buf = this.buf.subarray(n);
-        line = await this.readLine();
-        full += line;
-      }
-      if (full.startsWith(`${tag} `)) {
-        res.tagged = full;
-        if (!full.startsWith(`${tag} OK`)) throw new Error(`${cmd} failed: ${full}`);
-        return res;
-      }
-      res.untagged.push(full);
-    }
+    const res = await this.wire.command(cmd);
+    if (!/^\S+ OK/.test(res.tagged)) throw new Error(`${cmd} failed: ${res.tagged}`);
+    return res;
   }
 
   async login(user: string, password: string): Promise<void> {
@@ -304,7 +242,7 @@ export class ImapClient {
 
   async close(): Promise<void> {
     await this.command('LOGOUT').catch(() => undefined);
-    this.socket.destroy();
+    this.wire.close();
   }
 }
 

@@ -7,7 +7,7 @@ import { dovecotAvailable, startDovecot, type Dovecot } from '../helpers/dovecot
 import { requirePeer } from '../helpers/peers.js';
 import type { TestServer } from '../helpers/app.js';
 import { PASS, USER, startImapServer } from './client.js';
-import { WireClient, type WireResponse } from './fetch-wire-client.js';
+import { ImapWire, type ImapResponse } from '../helpers/imap-wire.js';
 import { scanBuffer } from '../../src/mime/scanner.js';
 import type { MimePart } from '../../src/mime/types.js';
 import { crlfForm, loadFixtures } from '../mime/fixtures.js';
@@ -36,7 +36,7 @@ function sections(root: MimePart): string[] {
 }
 
 /** `* n FETCH (...)` → its item list; names upper-cased. */
-function items(res: WireResponse): Tree[] {
+function items(res: ImapResponse): Tree[] {
   const line = res.untagged.find((l) => /^\* \d+ FETCH /.test(l));
   if (!line) return [];
   // Literal markers count from this line only.
@@ -48,18 +48,18 @@ function items(res: WireResponse): Tree[] {
 describe.runIf(run)('FETCH and SEARCH on the wire: ours vs Dovecot 2.3', () => {
   let srv: TestServer;
   let dc: Dovecot;
-  let ours: WireClient;
-  let theirs: WireClient;
+  let ours: ImapWire;
+  let theirs: ImapWire;
   const appended: string[] = [];
 
-  async function both(...cmd: Array<string | Buffer>): Promise<[WireResponse, WireResponse]> {
+  async function both(...cmd: Array<string | Buffer>): Promise<[ImapResponse, ImapResponse]> {
     return [await ours.command(...cmd), await theirs.command(...cmd)];
   }
 
   beforeAll(async () => {
     [srv, dc] = await Promise.all([startImapServer({ auth: { loopbackIsSecure: true } } as never), startDovecot()]);
-    ours = await WireClient.connect(srv.port('imap'));
-    theirs = await WireClient.connect(dc.imapPort);
+    ours = await ImapWire.connect(srv.port('imap'), 'latin1');
+    theirs = await ImapWire.connect(dc.imapPort, 'latin1');
     expect((await ours.command(`LOGIN ${USER} ${PASS}`)).tagged).toMatch(/OK/);
     expect((await theirs.command(`LOGIN ${dc.user} ${dc.password}`)).tagged).toMatch(/OK/);
     for (const f of fixtures) {

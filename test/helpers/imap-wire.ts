@@ -1,20 +1,29 @@
-// A byte-exact IMAP test client for the FETCH/SEARCH interop tests: commands may carry 8-bit
-// literals (Buffer), and responses keep literal bytes apart from the line text.
+// A byte-exact IMAP test client: commands may carry 8-bit literals (Buffer), and responses keep
+// literal bytes apart from the line text. ImapClient (dovecot.ts) and the FETCH/SEARCH interop
+// tests both talk IMAP through it.
 import net from 'node:net';
 
-export interface WireResponse {
-  untagged: string[]; // literal bytes replaced by their {n} marker
+export interface ImapResponse {
+  /** Untagged responses, literal bytes replaced by their {n} marker. */
+  untagged: string[];
+  /** Literal payloads in order of appearance. */
   literals: Buffer[];
   tagged: string;
 }
 
-export class WireClient {
+export class ImapWire {
   private buf = Buffer.alloc(0);
   private waiter: (() => void) | null = null;
   private tagNo = 0;
   private closed = false;
+  /** The server's greeting line. */
+  greeting = '';
 
-  private constructor(private readonly socket: net.Socket) {
+  /** `encoding` decodes line text: latin1 keeps 8-bit bytes one char each for byte-exact comparison. */
+  private constructor(
+    private readonly socket: net.Socket,
+    private readonly encoding: BufferEncoding,
+  ) {
     socket.on('data', (d: Buffer) => {
       this.buf = Buffer.concat([this.buf, d]);
       this.wake();
@@ -25,11 +34,11 @@ export class WireClient {
     });
   }
 
-  static async connect(port: number): Promise<WireClient> {
+  static async connect(port: number, encoding: BufferEncoding = 'utf8'): Promise<ImapWire> {
     const socket = net.connect(port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    const c = new WireClient(socket);
-    await c.readLine();
+    const c = new ImapWire(socket, encoding);
+    c.greeting = await c.readLine();
     return c;
   }
 
@@ -50,7 +59,7 @@ export class WireClient {
     for (;;) {
       const i = this.buf.indexOf('\r\n');
       if (i >= 0) {
-        const line = this.buf.subarray(0, i).toString('latin1');
+        const line = this.buf.subarray(0, i).toString(this.encoding);
         this.buf = this.buf.subarray(i + 2);
         return line;
       }
@@ -59,11 +68,14 @@ export class WireClient {
     }
   }
 
-  /** `parts` are joined; Buffers go out as they are (LITERAL+ literals with 8-bit data). */
-  async command(...parts: Array<string | Buffer>): Promise<WireResponse> {
-    const tag = `W${++this.tagNo}`;
+  /**
+   * Sends one tagged command and collects the response; a NO or BAD is returned, not thrown.
+   * `parts` are joined; Buffers go out as they are (LITERAL+ literals with 8-bit data).
+   */
+  async command(...parts: Array<string | Buffer>): Promise<ImapResponse> {
+    const tag = `T${++this.tagNo}`;
     this.socket.write(Buffer.concat([Buffer.from(`${tag} `), ...parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)), Buffer.from('\r\n')]));
-    const res: WireResponse = { untagged: [], literals: [], tagged: '' };
+    const res: ImapResponse = { untagged: [], literals: [], tagged: '' };
     for (;;) {
       let line = await this.readLine();
       let full = line;
