@@ -4,10 +4,11 @@
 // small. Errors become replies in one place here (handle()).
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { newSessionId, sessionLogger } from '../log.js';
 import { createAddressFilter } from '../net/allowlist.js';
+import { admit, boundAddresses, closeEach, listenEach } from '../net/bind.js';
 import type { Service } from '../net/listener.js';
 import { metrics, registerQueueProbe } from '../metrics/index.js';
 import { sendJson } from './body.js';
@@ -124,11 +125,7 @@ export function createHttpService(deps: HttpDeps): Service & { close(): Promise<
   const servers: Array<http.Server | https.Server> = [];
 
   function accept(socket: Socket): void {
-    if (!allowed(socket.remoteAddress)) {
-      log.warn({ remote: socket.remoteAddress }, 'connection refused by allowlist');
-      socket.destroy();
-      return;
-    }
+    if (!admit(allowed, socket, log)) return;
     metrics.connections.inc({ protocol: 'http' });
   }
 
@@ -156,13 +153,13 @@ export function createHttpService(deps: HttpDeps): Service & { close(): Promise<
   }
 
   async function stop(): Promise<void> {
-    const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+    const closed = closeEach(servers);
     for (const s of servers) s.closeIdleConnections();
     if (inFlight > 0) {
       await Promise.race([new Promise<void>((r) => (idle = r)), new Promise((r) => setTimeout(r, deps.closeTimeoutMs ?? 30_000).unref())]);
     }
     for (const s of servers) s.closeAllConnections();
-    await Promise.all(closed);
+    await closed;
     servers.length = 0;
     for (const c of closers.splice(0)) await c();
   }
@@ -170,25 +167,13 @@ export function createHttpService(deps: HttpDeps): Service & { close(): Promise<
   return {
     name: 'http',
     async start() {
-      for (const host of cfg.bind) {
-        const srv = makeServer();
-        srv.on('error', (err) => log.error({ err, host }, 'http listener error'));
-        await new Promise<void>((resolve, reject) => {
-          srv.once('error', reject);
-          srv.listen({ host, port: cfg.port }, () => {
-            srv.off('error', reject);
-            resolve();
-          });
-        });
-        servers.push(srv);
-        log.info({ addr: srv.address(), tls: cfg.tls }, 'listening');
-      }
+      await listenEach(servers, makeServer, { bind: cfg.bind, port: cfg.port, log, errorMessage: 'http listener error', fields: { tls: cfg.tls } });
       snapshotListeners();
     },
     stop,
     close: stop,
     addresses() {
-      return servers.map((s) => s.address()).filter((a): a is AddressInfo => !!a && typeof a === 'object');
+      return boundAddresses(servers);
     },
   };
 }

@@ -1,10 +1,11 @@
 // IMAP listeners: 143 with STARTTLS and 993 with implicit TLS (RFC 8314), each its own
 // Service with one net.Server per bind address, the CIDR allowlist, maxConnections and the
 // idle timeout. Connections per client address are capped across both listeners.
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { createAddressFilter } from '../net/allowlist.js';
+import { admit, boundAddresses, closeEach, listenEach } from '../net/bind.js';
 import type { ListenerConfig, Service } from '../net/listener.js';
 import { newSessionId, sessionLogger } from '../log.js';
 import { ImapSession, type SessionDeps } from './session.js';
@@ -115,11 +116,7 @@ export function createImapService(opts: ImapServiceOptions): Service {
   }
 
   function accept(socket: net.Socket): void {
-    if (!allowed(socket.remoteAddress)) {
-      log.warn({ remote: socket.remoteAddress }, 'connection refused by allowlist');
-      socket.destroy();
-      return;
-    }
+    if (!admit(allowed, socket, log)) return;
     if (!opts.implicitTls) {
       startSession(socket);
       return;
@@ -144,22 +141,10 @@ export function createImapService(opts: ImapServiceOptions): Service {
   return {
     name: svc,
     async start() {
-      for (const host of opts.listener.bind) {
-        const srv = net.createServer(accept);
-        srv.on('error', (err) => log.error({ err, host }, 'imap listener error'));
-        await new Promise<void>((resolve, reject) => {
-          srv.once('error', reject);
-          srv.listen({ host, port: opts.listener.port }, () => {
-            srv.off('error', reject);
-            resolve();
-          });
-        });
-        servers.push(srv);
-        log.info({ addr: srv.address() }, 'listening');
-      }
+      await listenEach(servers, () => net.createServer(accept), { bind: opts.listener.bind, port: opts.listener.port, log, errorMessage: 'imap listener error' });
     },
     async stop() {
-      const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+      const closed = closeEach(servers);
       servers.length = 0;
       // RFC 3501 7.1.5: BYE to every session; a command in flight finishes writing first
       // (up to the deadline), then the socket is ended.
@@ -167,10 +152,10 @@ export function createImapService(opts: ImapServiceOptions): Service {
       const deadline = Date.now() + 5000;
       while (sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       for (const s of sessions) s.kill();
-      await Promise.all(closed);
+      await closed;
     },
     addresses() {
-      return servers.map((s) => s.address()).filter((a): a is AddressInfo => !!a && typeof a === 'object');
+      return boundAddresses(servers);
     },
   };
 }

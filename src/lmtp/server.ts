@@ -1,10 +1,11 @@
 // LMTP ingest (RFC 2033) on smtp-server in LMTP mode. LMTP has no authentication, so
 // the listener's CIDR allowlist is its gate: a connection from elsewhere is closed before
 // the greeting. Each accepted RCPT gets its own reply after DATA (RFC 2033 4.2).
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from 'pino';
 import { createAddressFilter } from '../net/allowlist.js';
+import { admit, boundAddresses, closeEach, listenEach } from '../net/bind.js';
 import { sessionLogger } from '../log.js';
 import type { ListenerConfig, Service } from '../net/listener.js';
 import type { DeliveryPipeline } from '../delivery/pipeline.js';
@@ -149,11 +150,7 @@ export function createLmtpService(opts: LmtpServiceOptions): Service {
   const listeners: net.Server[] = [];
 
   function accept(socket: net.Socket): void {
-    if (!allowed(socket.remoteAddress)) {
-      log.warn({ remote: socket.remoteAddress }, 'connection refused by allowlist');
-      socket.destroy();
-      return;
-    }
+    if (!admit(allowed, socket, log)) return;
     // Hand the socket to smtp-server's own accept path (connection limits, session setup).
     smtp.server.emit('connection', socket);
   }
@@ -161,28 +158,16 @@ export function createLmtpService(opts: LmtpServiceOptions): Service {
   return {
     name: 'lmtp',
     async start() {
-      for (const host of opts.listener.bind) {
-        const srv = net.createServer(accept);
-        srv.on('error', (err) => log.error({ err, host }, 'lmtp listener error'));
-        await new Promise<void>((resolve, reject) => {
-          srv.once('error', reject);
-          srv.listen({ host, port: opts.listener.port }, () => {
-            srv.off('error', reject);
-            resolve();
-          });
-        });
-        listeners.push(srv);
-        log.info({ addr: srv.address() }, 'listening');
-      }
+      await listenEach(listeners, () => net.createServer(accept), { bind: opts.listener.bind, port: opts.listener.port, log, errorMessage: 'lmtp listener error' });
     },
     async stop() {
-      const closed = listeners.map((s) => new Promise<void>((r) => s.close(() => r())));
+      const closed = closeEach(listeners);
       listeners.length = 0;
       await drainConnections(smtp, opts.closeTimeoutMs ?? 30_000);
-      await Promise.all(closed);
+      await closed;
     },
     addresses() {
-      return listeners.map((s) => s.address()).filter((a): a is AddressInfo => !!a && typeof a === 'object');
+      return boundAddresses(listeners);
     },
   };
 }

@@ -2,10 +2,11 @@
 // RFC 8314). Each bind address gets its own net.Server; the CIDR allowlist, the listener's
 // connection cap and the per-address cap (shared by both listeners) are checked before
 // the greeting. Both listeners share one maildrop lock registry.
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { createAddressFilter } from '../net/allowlist.js';
+import { admit, boundAddresses, closeEach, listenEach } from '../net/bind.js';
 import { newSessionId, sessionLogger } from '../log.js';
 import type { ListenerConfig, Service } from '../net/listener.js';
 import type { AuthThrottle } from '../auth/throttle.js';
@@ -69,11 +70,7 @@ function createListener(
   function accept(socket: net.Socket): void {
     const remote = socket.remoteAddress ?? '';
     socket.on('error', () => {}); // until the session attaches its own handler
-    if (!allowed(remote)) {
-      log.warn({ remote }, 'connection refused by allowlist');
-      socket.destroy();
-      return;
-    }
+    if (!admit(allowed, socket, log)) return;
     // Over a cap: say why (RFC 2449 8.1.2 SYS/TEMP) rather than drop silently.
     if (sessions.size >= cfg.maxConnections) {
       log.warn({ remote, limit: cfg.maxConnections }, 'connection refused: listener full');
@@ -125,31 +122,19 @@ function createListener(
   return {
     name,
     async start() {
-      for (const host of cfg.bind) {
-        const srv = net.createServer(accept);
-        srv.on('error', (err) => log.error({ err, host }, `${name} listener error`));
-        await new Promise<void>((resolve, reject) => {
-          srv.once('error', reject);
-          srv.listen({ host, port: cfg.port }, () => {
-            srv.off('error', reject);
-            resolve();
-          });
-        });
-        servers.push(srv);
-        log.info({ addr: srv.address() }, 'listening');
-      }
+      await listenEach(servers, () => net.createServer(accept), { bind: cfg.bind, port: cfg.port, log, errorMessage: `${name} listener error` });
     },
     async stop() {
-      const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+      const closed = closeEach(servers);
       servers.length = 0;
       for (const s of sessions) s.shutdown();
       const deadline = Date.now() + (opts.closeTimeoutMs ?? 30_000);
       while (sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const s of sessions) s.destroy();
-      await Promise.all(closed);
+      await closed;
     },
     addresses() {
-      return servers.map((s) => s.address()).filter((a): a is AddressInfo => !!a && typeof a === 'object');
+      return boundAddresses(servers);
     },
   };
 }

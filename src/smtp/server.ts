@@ -6,10 +6,11 @@
 // Loopback connections may authenticate without TLS when auth.loopbackIsSecure is set:
 // smtp-server's allowInsecureAuth is per server, so 587 has two SMTPServer instances with
 // the same handlers, and each accepted socket goes to the one that fits its address.
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from 'pino';
 import { createAddressFilter } from '../net/allowlist.js';
+import { admit, boundAddresses, closeEach, listenEach } from '../net/bind.js';
 import { sessionLogger } from '../log.js';
 import type { ListenerConfig, Service } from '../net/listener.js';
 import type { DeliveryPipeline } from '../delivery/pipeline.js';
@@ -286,11 +287,7 @@ export function createSubmissionService(opts: SubmissionServiceOptions): Service
 
   const listeners: net.Server[] = [];
   function accept(socket: net.Socket): void {
-    if (!allowed(socket.remoteAddress)) {
-      log.warn({ remote: socket.remoteAddress }, 'connection refused by allowlist');
-      socket.destroy();
-      return;
-    }
+    if (!admit(allowed, socket, log)) return;
     const target = isLoopback(socket.remoteAddress) ? lenient : strict;
     target.server.emit('connection', socket);
   }
@@ -298,29 +295,17 @@ export function createSubmissionService(opts: SubmissionServiceOptions): Service
   return {
     name: opts.name,
     async start() {
-      for (const host of opts.listener.bind) {
-        const srv = net.createServer(accept);
-        srv.on('error', (err) => log.error({ err, host }, 'listener error'));
-        await new Promise<void>((resolve, reject) => {
-          srv.once('error', reject);
-          srv.listen({ host, port: opts.listener.port }, () => {
-            srv.off('error', reject);
-            resolve();
-          });
-        });
-        listeners.push(srv);
-        log.info({ addr: srv.address() }, 'listening');
-      }
+      await listenEach(listeners, () => net.createServer(accept), { bind: opts.listener.bind, port: opts.listener.port, log, errorMessage: 'listener error' });
     },
     async stop() {
-      const closed = listeners.map((s) => new Promise<void>((r) => s.close(() => r())));
+      const closed = closeEach(listeners);
       listeners.length = 0;
       for (const d of detach.splice(0)) d();
       await Promise.all([...new Set([strict, lenient])].map((s) => drainConnections(s, opts.closeTimeoutMs ?? 30_000)));
-      await Promise.all(closed);
+      await closed;
     },
     addresses() {
-      return listeners.map((s) => s.address()).filter((a): a is AddressInfo => !!a && typeof a === 'object');
+      return boundAddresses(listeners);
     },
   };
 }
