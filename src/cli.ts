@@ -13,6 +13,7 @@ import { registerDkimCommands } from './cli/dkim.js';
 import { registerQueueCommands } from './cli/queue.js';
 import { registerBackupCommand } from './cli/backup.js';
 import { registerRestoreCommand } from './cli/restore.js';
+import { registerImportCommands } from './cli/import.js';
 
 const NAME = 'mailserver';
 
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
   registerAliasCommands(group(program, 'alias', 'manage aliases and catch-alls'), globals);
   registerDkimCommands(group(program, 'dkim', 'DKIM keys and the DNS records to publish'), globals);
   registerQueueCommands(group(program, 'queue', 'the outbound queue'), globals);
+  registerImportCommands(group(program, 'import', 'take over a Dovecot or Postfix install'), globals);
   registerBackupCommand(program, globals);
   registerRestoreCommand(program, globals);
   // Subcommands inherit the groups' allowExcessArguments; switch it back off so a
