@@ -5,16 +5,16 @@
 // production, so the client's CPU use is not charged to it.
 //
 //   npm run bench:lmtp -- [--messages 2000] [--connections 1,8] [--rounds 3] [--users 8] [--peer dovecot]
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { openSqliteDirectory } from '../src/directory/sqlite.js';
 import { multipartMessage } from '../test/helpers/messages.js';
 import { BenchLmtpConnection, dotStuff } from './lmtp-client.js';
-import { freePort, startDovecot } from '../test/helpers/dovecot.js';
+import { startDovecot } from '../test/helpers/dovecot.js';
+import { freePort } from '../test/helpers/ports.js';
+import { startDaemon, type Daemon } from './daemon.js';
+import { flag, medianByRate, percentile } from './stats.js';
 
 const DOMAIN = 'bench.test';
 let USERS = 8; // set from --users in main()
@@ -29,10 +29,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const get = (name: string): string | undefined => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const get = (name: string): string | undefined => flag(argv, name);
   return {
     messages: Number(get('--messages') ?? 2000),
     connections: (get('--connections') ?? '1,8').split(',').map(Number),
@@ -40,23 +37,6 @@ function parseArgs(argv: string[]): Args {
     rounds: Number(get('--rounds') ?? 3),
     users: Number(get('--users') ?? 8),
   };
-}
-
-async function waitForPort(port: number, child: ChildProcess, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect({ port, host: '127.0.0.1' }, () => {
-        s.destroy();
-        r(true);
-      });
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`port ${port} did not open`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function workload(n: number): Buffer[] {
@@ -96,11 +76,11 @@ async function run(target: { host: string; port: number }, msgs: Buffer[], k: nu
   const elapsed = (performance.now() - t0) / 1000;
   await Promise.all(conns.map((c) => c.close()));
   latencies.sort((a, b) => a - b);
-  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!;
+  const pct = (p: number): number => percentile(latencies, p);
   return { k, rate: msgs.length / elapsed, p50: pct(0.5), p99: pct(0.99) };
 }
 
-async function startOurs(root: string): Promise<{ port: number; stop: () => Promise<void> }> {
+async function startOurs(root: string): Promise<Daemon> {
   const dataDir = join(root, 'ours');
   const port = await freePort();
   const directory = await openSqliteDirectory({ path: join(dataDir, 'directory.sqlite') });
@@ -109,29 +89,11 @@ async function startOurs(root: string): Promise<{ port: number; stop: () => Prom
   await directory.close();
   const cfg = join(root, 'ours.yaml');
   await writeFile(cfg, `dataDir: ${dataDir}\nhostname: bench.local\nlog:\n  level: warn\nlmtp:\n  port: ${port}\n`);
-  const main = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'main.js');
-  // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemon alone.
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, main, '--config', cfg], { stdio: ['ignore', 'inherit', 'inherit'] });
-  await waitForPort(port, child);
-  return {
-    port,
-    stop: () =>
-      new Promise<void>((r) => {
-        child.once('exit', () => r());
-        child.kill('SIGTERM');
-      }),
-  };
+  return startDaemon(cfg, port);
 }
 
 function fmt(r: Result): string {
   return `K=${r.k}: ${r.rate.toFixed(0).padStart(5)} msg/s   p50 ${r.p50.toFixed(1).padStart(6)} ms   p99 ${r.p99.toFixed(1).padStart(6)} ms`;
-}
-
-/** The round whose rate is the median; its latencies are reported with it. */
-function median(results: Result[]): Result {
-  const sorted = [...results].sort((a, b) => a.rate - b.rate);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 async function main(): Promise<void> {
@@ -171,7 +133,7 @@ async function main(): Promise<void> {
         }
       }
       const peerRuns = per.get('dovecot');
-      rows.push({ k, ours: median(per.get('ours')!), peer: peerRuns ? median(peerRuns) : undefined });
+      rows.push({ k, ours: medianByRate(per.get('ours')!), peer: peerRuns ? medianByRate(peerRuns) : undefined });
     }
     // Every 250 must stand for a file on disk: count what our Maildirs hold.
     let stored = 0;

@@ -5,16 +5,15 @@
 // same workload in the same run and prints the ratio. The daemon runs as its own process.
 //
 //   npm run bench:smtp -- [--messages 1000] [--connections 1,8] [--rounds 1] [--peer postfix]
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { openSqliteDirectory } from '../src/directory/sqlite.js';
 import { generateDkimKey } from '../src/relay/dkim-keys.js';
 import { multipartMessage } from '../test/helpers/messages.js';
-import { freePort } from '../test/helpers/dovecot.js';
+import { freePort, waitForPort } from '../test/helpers/ports.js';
+import { startDaemon, type Daemon } from './daemon.js';
+import { flag, medianByRate, percentile } from './stats.js';
 import { BenchSmtpConnection } from './smtp-client.js';
 import { startSink, type Sink } from './smtp-sink.js';
 import { startPostfix } from './smtp-postfix.js';
@@ -31,33 +30,13 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const get = (name: string): string | undefined => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const get = (name: string): string | undefined => flag(argv, name);
   return {
     messages: Number(get('--messages') ?? 1000),
     connections: (get('--connections') ?? '1,8').split(',').map(Number),
     rounds: Number(get('--rounds') ?? 1),
     peer: get('--peer') === 'postfix' ? 'postfix' : null,
   };
-}
-
-async function waitForPort(port: number, child: ChildProcess | null, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child && child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect({ port, host: '127.0.0.1' }, () => {
-        s.destroy();
-        r(true);
-      });
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`port ${port} did not open`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** ≈10 KB MIME messages from our user, every tenth with a 100 KB attachment. */
@@ -95,11 +74,11 @@ async function run(port: number, auth: boolean, msgs: Buffer[], k: number, sink:
   const last = await sink.waitFor(msgs.length);
   for (const c of conns) c.close();
   latencies.sort((a, b) => a - b);
-  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!;
+  const pct = (p: number): number => percentile(latencies, p);
   return { k, rate: msgs.length / ((accepted - t0) / 1000), p50: pct(0.5), p99: pct(0.99), relayedAfter: (Math.max(last, accepted) - t0) / 1000 };
 }
 
-async function startOurs(root: string, sinkPort: number): Promise<{ port: number; stop: () => Promise<void> }> {
+async function startOurs(root: string, sinkPort: number): Promise<Daemon> {
   const dataDir = join(root, 'ours');
   const port = await freePort();
   const directory = await openSqliteDirectory({ path: join(dataDir, 'directory.sqlite') });
@@ -125,18 +104,7 @@ async function startOurs(root: string, sinkPort: number): Promise<{ port: number
       '',
     ].join('\n'),
   );
-  const main = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'main.js');
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, main, '--config', cfg], { stdio: ['ignore', 'inherit', 'inherit'] });
-  await waitForPort(port, child);
-  return {
-    port,
-    stop: () =>
-      new Promise<void>((r) => {
-        child.once('exit', () => r());
-        child.kill('SIGTERM');
-      }),
-  };
+  return startDaemon(cfg, port);
 }
 
 const fmt = (r: Result): string =>
@@ -174,7 +142,7 @@ async function main(): Promise<void> {
           console.log(`${t.name.padEnd(8)} round ${round + 1}  ${fmt(r)}`);
         }
       }
-      const med = (rs: Result[]) => [...rs].sort((a, b) => a.rate - b.rate)[Math.floor(rs.length / 2)]!;
+      const med = medianByRate<Result>;
       const o = med(per.get('ours')!);
       const p = per.get('postfix');
       console.log(`K=${k} median: ours ${o.rate.toFixed(0)} msg/s` + (p?.length ? `, postfix ${med(p).rate.toFixed(0)} msg/s, ratio ${(o.rate / med(p).rate).toFixed(2)}` : ''));

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ImapWire, type ImapResponse } from './imap-wire.js';
+import { freePort } from './ports.js';
 
 export type { ImapResponse };
 
@@ -29,13 +30,8 @@ export async function dovecotAvailable(): Promise<boolean> {
   }
 }
 
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
+// Re-exported: older callers import freePort from here.
+export { freePort };
 
 export interface Dovecot {
   dir: string;

@@ -4,13 +4,12 @@
 // global setup builds it; do not run this file with SKIP_BUILD against a stale dist/).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteDirectory } from '../../src/directory/sqlite.js';
-import { freePort } from '../helpers/dovecot.js';
+import { freePort, waitForPort } from '../helpers/ports.js';
 import { RELAY_PASSWORD, startFakeSmartHost, type FakeSmartHost } from './smarthost.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -20,29 +19,12 @@ let child: ChildProcess | null = null;
 let port: number;
 let cfg: string;
 
-async function waitForPort(p: number, proc: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`daemon exited with ${proc.exitCode}`);
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect({ port: p, host: '127.0.0.1' }, () => {
-        s.destroy();
-        r(true);
-      });
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`port ${p} did not open`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function startDaemon(): Promise<ChildProcess> {
   const proc = spawn(process.execPath, [join(ROOT, 'dist/src/main.js'), '--config', cfg], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, MAILSERVER__RELAY__PASSWORD: RELAY_PASSWORD },
   });
-  await waitForPort(port, proc);
+  await waitForPort(port, proc, { intervalMs: 50 });
   return proc;
 }
 
