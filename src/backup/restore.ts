@@ -81,7 +81,9 @@ export async function runRestore(opts: RestoreOptions): Promise<RestoreReport> {
       } else if (c === 'directory') {
         report.lines.push(...(await restoreDirectory(path.join(dir, 'directory.json'), opts.directory, dry)));
       } else {
-        report.lines.push(...(await restoreFiles(c, dir, targetOf(c, config, opts.configFile), dry)));
+        // Configured certificate files were archived as tls/cert.pem and tls/key.pem: back to their paths.
+        const tlsFiles = c === 'tls' && config.tls.certFile && config.tls.keyFile ? { 'cert.pem': config.tls.certFile, 'key.pem': config.tls.keyFile } : undefined;
+        report.lines.push(...(await restoreFiles(c, dir, targetOf(c, config, opts.configFile), dry, tlsFiles)));
       }
     }
     log.info({ components, dryRun: dry, changes: report.lines.length }, dry ? 'restore planned (dry run)' : 'restore done');
@@ -126,7 +128,7 @@ async function restoreDirectory(file: string, dir: Directory, dry: boolean): Pro
 
 function targetOf(c: Component, config: ResolvedConfig, configFile: string | undefined): string {
   if (c === 'dkim') return dkimDir(config);
-  if (c === 'tls') return config.tls.certFile ? path.dirname(config.tls.certFile) : tlsDir(config);
+  if (c === 'tls') return tlsDir(config);
   return configFile ?? configPathFrom({}) ?? path.join(config.dataDir, 'config.yaml');
 }
 
@@ -145,7 +147,7 @@ async function sameFile(a: string, b: string): Promise<boolean | null> {
  * a live file that differs is kept and the backed-up one written beside it as `.restored`
  * for the operator to compare (a restore never silently replaces a key or a config).
  */
-async function restoreFiles(c: Component, staged: string, target: string, dry: boolean): Promise<string[]> {
+async function restoreFiles(c: Component, staged: string, target: string, dry: boolean, files?: Record<string, string>): Promise<string[]> {
   const lines: string[] = [];
   if (c === 'config') {
     const src = path.join(staged, 'config.yaml');
@@ -159,8 +161,7 @@ async function restoreFiles(c: Component, staged: string, target: string, dry: b
     if (!e.isFile()) continue;
     const abs = path.join(e.parentPath, e.name);
     const rel = path.relative(root, abs);
-    // The tls component holds cert.pem/key.pem for configured files: map back to their names.
-    lines.push(...(await place(abs, path.join(target, rel), dry, c)));
+    lines.push(...(await place(abs, files?.[rel] ?? path.join(target, rel), dry, c)));
   }
   return lines;
 }
