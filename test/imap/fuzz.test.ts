@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../helpers/app.js';
 import { LineClient } from '../helpers/line-client.js';
 import { append, Imap, message, PASS, startImapServer, USER } from './client.js';
+import { mulberry32 } from '../helpers/fuzz.js';
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -22,18 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await srv?.stop();
 });
-
-/** mulberry32: a small seeded PRNG, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CORPUS = [
   'CAPABILITY', 'NOOP', 'LOGOUT', 'ID ("name" "fuzz")', 'ID NIL', 'ENABLE CONDSTORE', 'STARTTLS',
@@ -71,7 +60,7 @@ function mutate(r: () => number, cmd: string): Buffer {
 type State = 'notAuthenticated' | 'authenticated' | 'selected' | 'idle' | 'authenticate';
 
 async function fuzzSession(seed: number, state: State): Promise<string[]> {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const c = await LineClient.connect(srv.port('imap'));
   const lines: string[] = [];
   const greeting = await c.line();

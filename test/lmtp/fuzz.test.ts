@@ -2,10 +2,10 @@
 // lives in this process, so any uncaught exception fails the test; afterwards a normal
 // delivery must still succeed and no stray file may sit in tmp/ or the spool.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import net from 'node:net';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/app.js';
+import { fuzzSession, xorshift32 } from '../helpers/fuzz.js';
 import { LineClient } from '../helpers/line-client.js';
 
 let srv: TestServer;
@@ -20,17 +20,6 @@ afterAll(async () => {
   await srv?.stop();
 });
 
-/** xorshift32: the same sequence on every run, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
-
 const PIECES = [
   'LHLO fuzz.test\r\n', 'HELO x\r\n', 'EHLO x\r\n', 'MAIL FROM:<a@example.jp>\r\n', 'MAIL FROM:<>\r\n',
   'MAIL FROM:<a@example.jp> SIZE=99999999999999999999999\r\n', 'MAIL FROM:<a@example.jp> BODY=8BITMIME SMTPUTF8\r\n',
@@ -41,26 +30,9 @@ const PIECES = [
 ];
 
 it('survives 300 sessions of random input in every state', async () => {
-  const next = rng(20261122);
+  const next = xorshift32(20261122);
   for (let s = 0; s < 300; s++) {
-    const sock = net.connect({ port: srv.lmtpPort, host: '127.0.0.1' });
-    sock.on('error', () => {});
-    sock.on('data', () => {});
-    await new Promise<void>((r) => sock.once('connect', () => r()));
-    const steps = 1 + Math.floor(next() * 12);
-    for (let i = 0; i < steps; i++) {
-      if (next() < 0.2) {
-        const junk = Buffer.alloc(Math.floor(next() * 3000));
-        for (let j = 0; j < junk.length; j++) junk[j] = Math.floor(next() * 256);
-        sock.write(junk);
-      } else {
-        sock.write(PIECES[Math.floor(next() * PIECES.length)]!);
-      }
-    }
-    // Half the sessions vanish abruptly, half close politely.
-    if (next() < 0.5) sock.destroy();
-    else sock.end();
-    await new Promise<void>((r) => (sock.destroyed ? r() : sock.once('close', () => r())));
+    await fuzzSession(srv.lmtpPort, next, { pieces: PIECES, maxSteps: 12, junkChance: 0.2, maxJunkBytes: 3000 });
   }
 
   // Still serving, and still correct.

@@ -14,20 +14,10 @@ import type { FetchAttr } from '../../src/imap/proto/types.js';
 import { scanBuffer } from '../../src/mime/scanner.js';
 import { loadFixtures } from './fixtures.js';
 import { parseResponse, toTree, type Tree } from './imap-values.js';
+import { mulberry32 } from '../helpers/fuzz.js';
 
 /** mutation index → why we differ from Dovecot there on purpose (none on this seed). */
 const KNOWN: Record<number, string> = {};
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SNIPPETS = ['\n', '--', '\n\n', 'Content-Type: multipart/mixed; boundary=b\n', 'Content-Type: message/rfc822\n\n', ': ', '"', '(', '<', '>', ' \t', '--b\n', '--b--\n'];
 
@@ -48,7 +38,7 @@ function mutate(base: Buffer, r: () => number): Buffer {
 const bases = loadFixtures()
   .filter((f) => f.name.endsWith('.eml') && f.stored.length < 4000)
   .map((f) => f.stored);
-const r = rng(20261123);
+const r = mulberry32(20261123);
 const messages: Buffer[] = [];
 for (let i = 0; i < 300; i++) messages.push(mutate(bases[Math.floor(r() * bases.length)]!, r));
 

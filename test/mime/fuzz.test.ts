@@ -11,17 +11,7 @@ import { decodeHeaderValue, parseDate } from '../../src/mime/decode.js';
 import { parseAddressList } from '../../src/mime/address.js';
 import type { MimePart, SectionSpec } from '../../src/mime/types.js';
 import { crlfForm, loadFixtures } from './fixtures.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../helpers/fuzz.js';
 
 const SNIPPETS = ['\n', '\r\n', '\r', '--', '--b\n', '--outer--\n', '\n\n', 'Content-Type: multipart/mixed; boundary=b\n', 'Content-Type: message/rfc822\n\n', ': ', '=?UTF-8?B?', '?=', '"', '(', '<', '>', '\x00', '\xff', ' \t', 'boundary="', "*0*=utf-8''%"];
 
@@ -62,7 +52,7 @@ function specs(root: MimePart, r: () => number): SectionSpec[] {
 describe('MIME fuzz', () => {
   const bases = loadFixtures().map((f) => f.stored);
   it('3000 mutated messages: no exception, ranges nested and inside the message, chunking-invariant', async () => {
-    const r = rng(20261123);
+    const r = mulberry32(20261123);
     for (let iter = 0; iter < 3000; iter++) {
       const msg = r() < 0.1 ? Buffer.from(Array.from({ length: Math.floor(r() * 300) }, () => Math.floor(r() * 256))) : mutate(bases[Math.floor(r() * bases.length)]!, r);
       const ctx = `iteration ${iter}: ${JSON.stringify(msg.toString('latin1').slice(0, 200))}`;

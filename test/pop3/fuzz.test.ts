@@ -2,10 +2,10 @@
 // STLS), from many short sessions. The daemon lives in this process, so an uncaught
 // exception fails the test; afterwards a normal session must still work and no error line
 // may have been logged.
-import net from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/app.js';
+import { fuzzSession, xorshift32 } from '../helpers/fuzz.js';
 import { Pop3Wire } from './wire-client.js';
 
 const ALICE = 'fuzz@example.test';
@@ -27,17 +27,6 @@ beforeAll(async () => {
 });
 afterAll(async () => srv?.stop());
 
-/** xorshift32: the same sequence on every run, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
-
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const PIECES = [
   'CAPA\r\n', 'STAT\r\n', 'LIST\r\n', 'LIST 1\r\n', 'LIST 0\r\n', 'LIST 4294967296\r\n', 'UIDL\r\n', 'UIDL 2\r\n',
@@ -49,30 +38,21 @@ const PIECES = [
 ];
 
 it('survives 100 sessions of random input in every state', async () => {
-  const next = rng(20261123);
+  const next = xorshift32(20261123);
   for (let s = 0; s < 100; s++) {
-    const sock = net.connect({ port: srv.port('pop3'), host: '127.0.0.1' });
-    sock.on('error', () => {});
-    sock.on('data', () => {});
-    await new Promise<void>((r) => sock.once('connect', () => r()));
-    // Some sessions log in first, so the transaction state gets its share. (Only these
-    // check a password: each check is an Argon2 hash that runs on after the client left,
-    // and on two shared cores a backlog of them would only slow the test down.)
-    if (next() < 0.25) sock.write(`USER ${ALICE}\r\nPASS ${PW}\r\n`);
-    const steps = 1 + Math.floor(next() * 15);
-    for (let i = 0; i < steps; i++) {
-      if (next() < 0.15) {
-        const junk = Buffer.alloc(Math.floor(next() * 1500));
-        for (let j = 0; j < junk.length; j++) junk[j] = Math.floor(next() * 256);
-        sock.write(junk);
-      } else {
-        sock.write(PIECES[Math.floor(next() * PIECES.length)]!);
-      }
-      if (next() < 0.2) await new Promise((r) => setTimeout(r, 5));
-    }
-    if (next() < 0.5) sock.destroy();
-    else sock.end();
-    await new Promise<void>((r) => (sock.destroyed ? r() : sock.once('close', () => r())));
+    await fuzzSession(srv.port('pop3'), next, {
+      pieces: PIECES,
+      maxSteps: 15,
+      junkChance: 0.15,
+      maxJunkBytes: 1500,
+      pauseChance: 0.2,
+      // Some sessions log in first, so the transaction state gets its share. (Only these
+      // check a password: each check is an Argon2 hash that runs on after the client left,
+      // and on two shared cores a backlog of them would only slow the test down.)
+      onConnect: (sock) => {
+        if (next() < 0.25) sock.write(`USER ${ALICE}\r\nPASS ${PW}\r\n`);
+      },
+    });
   }
 
   // Every session ends (and releases the maildrop lock) on its own.

@@ -2,9 +2,9 @@
 // from many short sessions over loopback. The daemon lives in this process, so any uncaught
 // exception fails the test; afterwards a normal submission must still be relayed, no stray
 // file may sit in the queue, and no error-level line may have been logged.
-import net from 'node:net';
 import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { fuzzSession, xorshift32 } from '../helpers/fuzz.js';
 import { queueDir } from '../../src/smtp/index.js';
 import { message, startSubmissionEnv, transport, until, type SubmissionEnv } from './setup.js';
 
@@ -15,16 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.stop();
 });
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
 
 const AUTH = `AUTH PLAIN ${Buffer.from('\0alice@example.test\0pw-alice-1').toString('base64')}\r\n`;
 const PIECES = [
@@ -39,26 +29,10 @@ const PIECES = [
 ];
 
 it('survives 200 sessions of random input in every state', async () => {
-  const next = rng(20261123);
+  const next = xorshift32(20261123);
   const port = env.srv.port('submission');
   for (let s = 0; s < 200; s++) {
-    const sock = net.connect({ port, host: '127.0.0.1' });
-    sock.on('error', () => {});
-    sock.on('data', () => {});
-    await new Promise<void>((r) => sock.once('connect', () => r()));
-    const steps = 1 + Math.floor(next() * 14);
-    for (let i = 0; i < steps; i++) {
-      if (next() < 0.15) {
-        const junk = Buffer.alloc(Math.floor(next() * 3000));
-        for (let j = 0; j < junk.length; j++) junk[j] = Math.floor(next() * 256);
-        sock.write(junk);
-      } else {
-        sock.write(PIECES[Math.floor(next() * PIECES.length)]!);
-      }
-    }
-    if (next() < 0.5) sock.destroy();
-    else sock.end();
-    await new Promise<void>((r) => (sock.destroyed ? r() : sock.once('close', () => r())));
+    await fuzzSession(port, next, { pieces: PIECES, maxSteps: 14, junkChance: 0.15, maxJunkBytes: 3000 });
   }
 
   // Whatever the fuzz managed to queue drains; then a normal submission still goes through.

@@ -4,23 +4,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Receiver, type ReceiverEvent, type ReceiverLimits } from '../../../src/imap/proto/receiver.js';
+import { mulberry32 } from '../../helpers/fuzz.js';
 
 const LIMITS: ReceiverLimits = { maxLineBytes: 256, maxLiteralBytes: 512, maxArgs: 8 };
 const MAX_REQUEST = LIMITS.maxLiteralBytes + 4 * LIMITS.maxLineBytes;
 /** Seeds per run; raise it locally (IMAP_FUZZ_SEEDS=50000) for a longer hunt. */
 const SEEDS = Number(process.env.IMAP_FUZZ_SEEDS ?? 3000);
-
-function rng(seed: number): () => number {
-  // mulberry32
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CORPUS = [
   'a LOGIN {3}\r\nbob {2+}\r\npw\r\n',
@@ -124,7 +113,7 @@ describe('receiver + parser fuzz', () => {
   it('mutated commands and garbage: no exception, bounded memory, well-formed events, chunking-independent', () => {
     let events = 0;
     for (let seed = 1; seed <= SEEDS; seed++) {
-      const r = rng(seed);
+      const r = mulberry32(seed);
       const parts: Buffer[] = [];
       const n = 1 + Math.floor(r() * 4);
       for (let k = 0; k < n; k++) {
@@ -133,7 +122,7 @@ describe('receiver + parser fuzz', () => {
       }
       const input = Buffer.concat(parts);
       const whole = run(input, () => input.length || 1);
-      const cr = rng(seed * 7919);
+      const cr = mulberry32(seed * 7919);
       const chunked = run(input, () => 1 + Math.floor(cr() * 40));
       if (!isDeepStrictEqual(chunked, whole)) expect(chunked, `seed ${seed}`).toEqual(whole);
       events += whole.length;
@@ -150,7 +139,7 @@ describe('receiver + parser fuzz', () => {
       '" 7-Jul-1996 02:44:25 -0700"', 'ALL', 'FAST', 'UNSEEN', 'LARGER', '$', '=', 'AGJvYg==', ' ', '  ',
     ];
     for (let seed = 1; seed <= SEEDS; seed++) {
-      const r = rng(seed + 100000);
+      const r = mulberry32(seed + 100000);
       let line = `t${seed} ${words[Math.floor(r() * words.length)]}`;
       const n = Math.floor(r() * 14);
       for (let k = 0; k < n; k++) line += (r() < 0.6 ? ' ' : '') + toks[Math.floor(r() * toks.length)];
