@@ -13,25 +13,6 @@ async function store(globals: GlobalOptions): Promise<QueueStore> {
   return new QueueStore(queueDir(cfg));
 }
 
-async function loadAll(s: QueueStore): Promise<QueueItem[]> {
-  let ids: string[];
-  try {
-    ids = await s.list();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const out: QueueItem[] = [];
-  for (const id of ids) {
-    try {
-      out.push(await s.load(id));
-    } catch {
-      // delivered and removed meanwhile
-    }
-  }
-  return out;
-}
-
 async function one(s: QueueStore, id: string): Promise<QueueItem> {
   if (!isQueueId(id)) throw new CliError(`not a queue id: ${id}`);
   try {
@@ -51,7 +32,7 @@ export function registerQueueCommands(queue: Command, globals: () => GlobalOptio
     .command('list')
     .description('list queued messages with each recipient\'s state')
     .action(async () => {
-      const items = await loadAll(await store(globals()));
+      const items = await (await store(globals())).loadAll();
       if (items.length === 0) {
         process.stdout.write('queue is empty\n');
         return;
@@ -100,7 +81,7 @@ export function registerQueueCommands(queue: Command, globals: () => GlobalOptio
     .description('retry deferred recipients now (all messages when no id is given)')
     .action(async (ids: string[]) => {
       const s = await store(globals());
-      const items = ids.length ? await Promise.all(ids.map((id) => one(s, id))) : await loadAll(s);
+      const items = ids.length ? await Promise.all(ids.map((id) => one(s, id))) : await s.loadAll();
       for (const it of items) await s.append(it.env.id, { t: 'retry', at: Date.now() });
       process.stdout.write(`marked ${items.length} message(s) for retry\n`);
     });

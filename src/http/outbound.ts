@@ -40,25 +40,6 @@ export function createOutbound(config: ResolvedConfig) {
     })),
   });
 
-  async function items(): Promise<QueueItem[]> {
-    let ids: string[];
-    try {
-      ids = await store.list();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    const out: QueueItem[] = [];
-    for (const id of ids) {
-      try {
-        out.push(await store.load(id));
-      } catch {
-        // delivered and removed while we listed
-      }
-    }
-    return out;
-  }
-
   async function one(id: string): Promise<QueueItem> {
     if (!isQueueId(id)) throw new HttpError(404, 'not-found', 'no such message in the queue');
     try {
@@ -70,14 +51,14 @@ export function createOutbound(config: ResolvedConfig) {
 
   return {
     async list(): Promise<QueueMessageJson[]> {
-      return (await items()).map(toJson);
+      return (await store.loadAll()).map(toJson);
     },
     async show(id: string): Promise<QueueMessageJson> {
       return toJson(await one(id));
     },
     /** Deferred recipients are tried at the worker's next scan. */
     async retry(id?: string): Promise<number> {
-      const targets = id === undefined ? await items() : [await one(id)];
+      const targets = id === undefined ? await store.loadAll() : [await one(id)];
       for (const it of targets) await store.append(it.env.id, { t: 'retry', at: Date.now() });
       return targets.length;
     },
@@ -124,7 +105,7 @@ export function createOutbound(config: ResolvedConfig) {
         name: 'queue',
         async check() {
           const now = Date.now();
-          const late = (await items()).filter((it) => it.rcpts.some((r) => (r.status === 'deferred' || r.status === 'queued') && r.next < now - STUCK_AFTER_MS));
+          const late = (await store.loadAll()).filter((it) => it.rcpts.some((r) => (r.status === 'deferred' || r.status === 'queued') && r.next < now - STUCK_AFTER_MS));
           if (late.length > 0) throw new Error(`${late.length} message(s) overdue by more than ${STUCK_AFTER_MS / 60_000} minutes`);
         },
       };

@@ -214,6 +214,29 @@ export class QueueStore {
     return { ...replay(env, records), journalBytes: bytes };
   }
 
+  /**
+   * Every message now queued, for the admin views (CLI and HTTP): none when the queue
+   * directory does not exist yet, and one delivered and removed meanwhile is skipped.
+   */
+  async loadAll(): Promise<QueueItem[]> {
+    let ids: string[];
+    try {
+      ids = await this.list();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const out: QueueItem[] = [];
+    for (const id of ids) {
+      try {
+        out.push(await this.load(id));
+      } catch {
+        // delivered and removed while we listed
+      }
+    }
+    return out;
+  }
+
   /** `sync`: the removal itself is the record that the message is done, so make it durable. */
   async remove(id: string, opts: { sync?: boolean } = {}): Promise<void> {
     await Promise.all([unlinkIfThere(this.msgPath(id)), unlinkIfThere(this.logPath(id))]);
