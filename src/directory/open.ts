@@ -12,7 +12,9 @@ export async function openDirectory(config: ResolvedConfig, logger: Logger): Pro
   };
   if (config.directory.driver === 'mariadb') {
     const { openMariadbDirectory } = await import('./mariadb.js');
-    return openMariadbDirectory({ ...common, mariadb: config.directory.mariadb });
+    const { mariadbSection } = await import('../config/sections/mariadb.js');
+    // The block is optional in the file; its keys have defaults.
+    return openMariadbDirectory({ ...common, mariadb: config.directory.mariadb ?? mariadbSection.parse({}) });
   }
   const { openSqliteDirectory } = await import('./sqlite.js');
   return openSqliteDirectory({ ...common, path: config.directory.path });

@@ -64,7 +64,7 @@ beforeAll(async () => {
   await root.end();
 
   srv = await startTestServer({
-    directory: { driver: 'mariadb', mariadb: { socketPath: socket, user: 'mailserver', password: 'db-secret', database: 'usermgmt' } },
+    directory: { driver: 'mariadb', mariadb: { host: 'localhost', port: 3306, connectionLimit: 5, socketPath: socket, user: 'mailserver', password: 'db-secret', database: 'usermgmt' } },
   });
   for (const u of ['erin@old.example', 'frank@old.example']) {
     const [local, domain] = u.split('@') as [string, string];

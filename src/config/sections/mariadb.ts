@@ -11,5 +11,6 @@ export const mariadbSection = z
     password: secretString().optional().describe('Database password: best from MAILSERVER__DIRECTORY__MARIADB__PASSWORD or `passwordFile`.'),
     connectionLimit: z.number().int().min(1).max(100).default(5).describe('Connections in the pool.'),
   })
-  .prefault({})
+  // No prefault: the block stays absent from a SQLite set-up's resolved config; the
+  // driver switch fills the defaults when `driver: mariadb` comes without it.
   .describe('MariaDB/MySQL connection, used when `directory.driver` is `mariadb`.');
