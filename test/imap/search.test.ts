@@ -1,10 +1,9 @@
 // SEARCH evaluation: a table of keys × messages, run against our matchSearch and, for the
 // same messages in a Maildir, against Dovecot 2.3's SEARCH (the answers users are used to).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { Readable } from 'node:stream';
-import { dovecotAvailable, ImapClient, startDovecot, type Dovecot } from '../helpers/dovecot.js';
+import { dovecotAvailable, type Dovecot, type ImapClient } from '../helpers/dovecot.js';
+import { startDovecotInbox } from '../helpers/dovecot-inbox.js';
 import { requirePeer } from '../helpers/peers.js';
 import { japaneseMessage, multipartMessage } from '../helpers/messages.js';
 import { matchSearch, searchNeedsContent, type SearchMessage } from '../../src/imap/search.js';
@@ -163,27 +162,18 @@ describe.runIf(dovecotOk)('SEARCH answers agree with Dovecot 2.3', () => {
   let dc: Dovecot;
   let client: ImapClient;
   beforeAll(async () => {
-    dc = await startDovecot();
-    client = await ImapClient.connect(dc.imapPort);
-    await client.login(dc.user, dc.password);
-    await client.command('SELECT INBOX');
-    const box = path.join(dc.mailRoot, 'example.test', 'alice');
-    await dc.asMailUser(async () => {
-      await mkdir(path.join(box, 'cur'), { recursive: true });
-      for (const [i, m] of messages.entries()) {
+    let uidlist: string;
+    ({ dc, client, uidlist } = await startDovecotInbox(
+      messages.map((m, i) => {
         const flags = m.flags
           .map((f) => ({ '\\Seen': 'S', '\\Flagged': 'F', '\\Answered': 'R', '\\Deleted': 'T', '\\Draft': 'D' })[f] ?? '')
           .join('');
-        const file = path.join(box, 'cur', `${1700000000 + i}.M${i}P1.host:2,${[...flags].sort().join('')}`);
-        await writeFile(file, m.stored);
-        await utimes(file, m.internalDate, m.internalDate);
-      }
-    });
-    await client.command('SELECT INBOX');
+        return { name: `cur/${1700000000 + i}.M${i}P1.host:2,${[...flags].sort().join('')}`, data: m.stored, mtime: m.internalDate };
+      }),
+    ));
     // Keywords and \Recent cannot be put on disk portably: set $Label1 through IMAP, and
     // compare recent-dependent keys only with our side (Dovecot marks all new ones recent).
     await client.command('STORE 3 +FLAGS ($Label1)');
-    const uidlist = await readFile(path.join(box, 'dovecot-uidlist'), 'latin1');
     expect(uidlist).toContain('1700000006');
   });
   afterAll(async () => {

@@ -4,10 +4,10 @@
 //
 // Differences we keep on purpose are listed in KNOWN_DIFFERENCES with the reason.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { appendFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { dovecotAvailable, ImapClient, startDovecot, type Dovecot } from '../helpers/dovecot.js';
+import { dovecotAvailable, type Dovecot, type ImapClient } from '../helpers/dovecot.js';
+import { startDovecotInbox, uidsByMarker } from '../helpers/dovecot-inbox.js';
 import { requirePeer } from '../helpers/peers.js';
 import { buildFetchItems, type MessageLoader } from '../../src/imap/fetch.js';
 import type { FetchAttr } from '../../src/imap/proto/types.js';
@@ -73,23 +73,11 @@ describe.runIf(run)('MIME output compared with Dovecot 2.3', () => {
   const uidOf = new Map<string, number>();
 
   beforeAll(async () => {
-    dc = await startDovecot();
-    client = await ImapClient.connect(dc.imapPort);
-    await client.login(dc.user, dc.password);
-    await client.command('SELECT INBOX');
-    const box = path.join(dc.mailRoot, 'example.test', 'alice');
-    await dc.asMailUser(async () => {
-      await mkdir(path.join(box, 'new'), { recursive: true });
-      for (const [i, f] of fixtures.entries()) {
-        await writeFile(path.join(box, 'new', `${1700000000 + i}.fixture-${String(i).padStart(2, '0')}.host`), f.stored);
-      }
-    });
-    await client.command('SELECT INBOX');
-    const uidlist = await readFile(path.join(box, 'dovecot-uidlist'), 'latin1');
-    for (const line of uidlist.split('\n')) {
-      const m = /^(\d+) .*fixture-(\d+)/.exec(line);
-      if (m) uidOf.set(fixtures[Number(m[2])]!.name, Number(m[1]));
-    }
+    let uidlist: string;
+    ({ dc, client, uidlist } = await startDovecotInbox(
+      fixtures.map((f, i) => ({ name: `new/${1700000000 + i}.fixture-${String(i).padStart(2, '0')}.host`, data: f.stored })),
+    ));
+    for (const [i, uid] of uidsByMarker(uidlist, 'fixture-')) uidOf.set(fixtures[i]!.name, uid);
   });
   afterAll(async () => {
     await client?.close();

@@ -4,10 +4,9 @@
 // stay: on this seed all 300 agree (other seeds show 1-5 in 300, mostly unterminated
 // comments inside addresses). A difference we decide to keep goes into KNOWN with why.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { Readable } from 'node:stream';
-import { dovecotAvailable, ImapClient, startDovecot, type Dovecot } from '../helpers/dovecot.js';
+import { dovecotAvailable, type Dovecot, type ImapClient } from '../helpers/dovecot.js';
+import { startDovecotInbox, uidsByMarker } from '../helpers/dovecot-inbox.js';
 import { requirePeer } from '../helpers/peers.js';
 import { buildFetchItems } from '../../src/imap/fetch.js';
 import type { FetchAttr } from '../../src/imap/proto/types.js';
@@ -59,20 +58,11 @@ describe.runIf(run)('differential fuzz against Dovecot 2.3', () => {
   let client: ImapClient;
   const uidOf = new Map<number, number>();
   beforeAll(async () => {
-    dc = await startDovecot();
-    client = await ImapClient.connect(dc.imapPort);
-    await client.login(dc.user, dc.password);
-    await client.command('SELECT INBOX');
-    const box = path.join(dc.mailRoot, 'example.test', 'alice');
-    await dc.asMailUser(async () => {
-      await mkdir(path.join(box, 'new'), { recursive: true });
-      for (const [i, m] of messages.entries()) if (m.length) await writeFile(path.join(box, 'new', `${1700000000 + i}.fz-${i}.host`), m);
-    });
-    await client.command('SELECT INBOX');
-    for (const line of (await readFile(path.join(box, 'dovecot-uidlist'), 'latin1')).split('\n')) {
-      const m = /^(\d+) .*fz-(\d+)/.exec(line);
-      if (m) uidOf.set(Number(m[2]), Number(m[1]));
-    }
+    let uidlist: string;
+    ({ dc, client, uidlist } = await startDovecotInbox(
+      [...messages.entries()].filter(([, m]) => m.length).map(([i, m]) => ({ name: `new/${1700000000 + i}.fz-${i}.host`, data: m })),
+    ));
+    for (const [i, uid] of uidsByMarker(uidlist, 'fz-')) uidOf.set(i, uid);
   });
   afterAll(async () => {
     await client?.close();
