@@ -1,7 +1,7 @@
 // `mailserver backup` and the scheduler's runs: stage each component, pack it into one
 // archive, write the manifest last, then rename the folder into place, so a folder with a
 // manifest is always complete. Runs while the daemon serves (see snapshot.ts).
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -64,6 +64,7 @@ async function doBackup(opts: BackupOptions, kind: BackupKind, log: Logger): Pro
   if (config.backup.encrypt && !key) throw new BackupError('backup.encrypt is on but neither MAILSERVER_BACKUP_KEY nor MAILSERVER_BACKUP_PASSPHRASE is set');
   const root = backupDir(config);
   await mkdir(root, { recursive: true, mode: 0o700 });
+  await removeLeftovers(root, config.dataDir, log);
   const now = opts.now ?? new Date();
   let name = folderName(now, kind);
   const taken = new Set((await listBackups(root)).map((f) => f.name));
@@ -110,3 +111,21 @@ async function doBackup(opts: BackupOptions, kind: BackupKind, log: Logger): Pro
   }
 }
 
+
+// A run killed half-way (power loss, OOM) leaves its staging tree (hard links that keep
+// deleted mail on disk) and a .partial folder. Another process may be running a backup
+// right now, so only leftovers older than a day are removed.
+const STALE_MS = 24 * 3600 * 1000;
+async function removeLeftovers(root: string, dataDir: string, log: Logger): Promise<void> {
+  for (const [dir, prefix] of [[root, '.partial-'], [dataDir, '.backup-staging-'], [dataDir, '.restore-staging-']] as const) {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (!name.startsWith(prefix)) continue;
+      const p = path.join(dir, name);
+      const st = await stat(p).catch(() => null);
+      if (st && Date.now() - st.mtimeMs > STALE_MS) {
+        await rm(p, { recursive: true, force: true });
+        log.warn({ path: p }, 'removed leftover of an interrupted backup or restore');
+      }
+    }
+  }
+}
