@@ -30,12 +30,23 @@ export function japaneseMessage(opts: { from?: string; to?: string; subject?: st
   return Buffer.concat([Buffer.from(head, 'latin1'), body]);
 }
 
-/** A multipart message with a Shift_JIS part and a binary attachment of `attachmentBytes`. */
-export function multipartMessage(opts: { to?: string; attachmentBytes?: number; textBytes?: number; id?: string } = {}): Buffer {
-  const boundary = `b-${randomBytes(6).toString('hex')}`;
-  const sjis = iconv.encode('見積書を送付いたします。よろしくお願いいたします。\r\n', 'Shift_JIS');
+/**
+ * A multipart message with a Shift_JIS part and a binary attachment of `attachmentBytes`.
+ * `text` replaces the Shift_JIS part's content (its last CRLF belongs to the boundary),
+ * `attachment` gives the attachment's bytes; `id: null` leaves out the Message-ID.
+ */
+export function multipartMessage(
+  opts: { to?: string; attachmentBytes?: number; textBytes?: number; id?: string | null; boundary?: string; text?: Buffer; attachment?: Buffer } = {},
+): Buffer {
+  const boundary = opts.boundary ?? `b-${randomBytes(6).toString('hex')}`;
   const filler = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.\r\n';
-  const text = filler.repeat(Math.max(1, Math.ceil((opts.textBytes ?? 8000) / filler.length)));
+  const text =
+    opts.text ??
+    Buffer.concat([
+      iconv.encode('見積書を送付いたします。よろしくお願いいたします。\r\n', 'Shift_JIS'),
+      Buffer.from(filler.repeat(Math.max(1, Math.ceil((opts.textBytes ?? 8000) / filler.length))), 'latin1'),
+    ]);
+  const attachment = opts.attachment ?? (opts.attachmentBytes ? randomBytes(opts.attachmentBytes) : undefined);
   const parts: Buffer[] = [
     Buffer.from(
       [
@@ -43,7 +54,7 @@ export function multipartMessage(opts: { to?: string; attachmentBytes?: number; 
         `To: ${opts.to ?? 'alice@example.test'}`,
         `Subject: =?Shift_JIS?B?${iconv.encode('お見積り', 'Shift_JIS').toString('base64')}?=`,
         'Date: Sun, 22 Nov 2026 10:00:00 +0900',
-        `Message-ID: <${opts.id ?? randomBytes(8).toString('hex')}@example.jp>`,
+        ...(opts.id === null ? [] : [`Message-ID: <${opts.id ?? randomBytes(8).toString('hex')}@example.jp>`]),
         'MIME-Version: 1.0',
         `Content-Type: multipart/mixed; boundary="${boundary}"`,
         '',
@@ -55,11 +66,11 @@ export function multipartMessage(opts: { to?: string; attachmentBytes?: number; 
       ].join('\r\n'),
       'latin1',
     ),
-    sjis,
-    Buffer.from(text + `\r\n--${boundary}\r\n`, 'latin1'),
+    text,
+    Buffer.from(`\r\n--${boundary}\r\n`, 'latin1'),
   ];
-  if (opts.attachmentBytes) {
-    const b64 = randomBytes(opts.attachmentBytes).toString('base64').replace(/.{76}/g, '$&\r\n');
+  if (attachment) {
+    const b64 = attachment.toString('base64').replace(/.{76}/g, '$&\r\n');
     parts.push(
       Buffer.from(
         [

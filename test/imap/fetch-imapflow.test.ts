@@ -6,47 +6,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import iconv from 'iconv-lite';
 import type { TestServer } from '../helpers/app.js';
-import { japaneseMessage } from '../helpers/messages.js';
+import { japaneseMessage, multipartMessage } from '../helpers/messages.js';
 import { PASS, USER, startImapServer } from './client.js';
 import { crlfForm, loadFixtures } from '../mime/fixtures.js';
 
 let srv: TestServer;
 let client: ImapFlow;
 const attachment = randomBytes(30_000);
-const boundary = 'b-imapflow';
-const withAttachment = Buffer.concat([
-  Buffer.from(
-    [
-      'From: Sales <sales@example.jp>',
-      'To: alice@example.test',
-      `Subject: =?Shift_JIS?B?${iconv.encode('お見積り', 'Shift_JIS').toString('base64')}?=`,
-      'Date: Sun, 22 Nov 2026 10:00:00 +0900',
-      'MIME-Version: 1.0',
-      `Content-Type: multipart/mixed; boundary="${boundary}"`,
-      '',
-      `--${boundary}`,
-      'Content-Type: text/plain; charset=Shift_JIS',
-      'Content-Transfer-Encoding: 8bit',
-      '',
-      '',
-    ].join('\r\n'),
-    'latin1',
-  ),
-  iconv.encode('見積書を送付いたします。\r\n', 'Shift_JIS'),
-  Buffer.from(
-    [
-      `--${boundary}`,
-      'Content-Type: application/pdf; name="mitsumori.pdf"',
-      "Content-Disposition: attachment; filename*=UTF-8''%E8%A6%8B%E7%A9%8D.pdf",
-      'Content-Transfer-Encoding: base64',
-      '',
-      attachment.toString('base64').replace(/.{76}/g, '$&\r\n'),
-      `--${boundary}--`,
-      '',
-    ].join('\r\n'),
-    'latin1',
-  ),
-]);
+const withAttachment = multipartMessage({
+  id: null,
+  boundary: 'b-imapflow',
+  text: iconv.encode('見積書を送付いたします。', 'Shift_JIS'),
+  attachment,
+});
 
 async function text(stream: AsyncIterable<unknown> | undefined): Promise<Buffer> {
   if (!stream) throw new Error('no content stream');
