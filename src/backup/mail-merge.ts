@@ -119,10 +119,15 @@ async function restoreMailbox(staged: string, live: string, rel: string, dryRun:
   const backupList = backupUidText ? parseUidlist(backupUidText) : null;
   const backupKw = parseKeywords((await readIfExists(path.join(staged, KEYWORDS))) ?? '');
   const liveMsgs = await listMessages(live);
-  const liveHasUidlist = await exists(path.join(live, UIDLIST));
+  const liveUidText = await readIfExists(path.join(live, UIDLIST));
+  const liveValidity = liveUidText ? parseUidlist(liveUidText).uidValidity : null;
   const plan: MailboxPlan = { mailbox: rel, action: 'merge', add: 0, keep: 0, sameUid: 0 };
 
-  if (liveMsgs.length === 0 && !liveHasUidlist) {
+  // Empty live mailbox: take the backup's uidlist whole. A server started before the
+  // restore may have numbered the empty mailbox already (a client looked at it); a new
+  // UIDVALIDITY tells such clients to forget what they cached (RFC 3501 2.3.1.1). With the
+  // same UIDVALIDITY the merge path below runs instead, so no UID is handed out twice.
+  if (liveMsgs.length === 0 && (liveValidity === null || liveValidity !== backupList?.uidValidity)) {
     plan.action = 'create';
     plan.add = backupMsgs.length;
     plan.sameUid = backupList ? backupMsgs.filter((m) => backupList.records.some((r) => r.baseName === baseOf(m.name))).length : 0;

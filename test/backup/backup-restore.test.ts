@@ -137,6 +137,24 @@ describe('backup and restore', () => {
     expect(inbox.messages.get('<after-restore@test>')!.uid).toBeGreaterThan(maxOld);
   });
 
+  it('restores over mailboxes a client already opened empty on the new server (new UIDVALIDITY, backed-up UIDs)', async () => {
+    const dst = await emptyServer();
+    await runRestore({ config: dst.app.config, directory: dst.app.directory, logger: quiet, from: backup, components: ['directory'] });
+    await dst.app.store.ensureUser({ domain: 'example.test', localPart: 'alice' });
+    const c = await imapClient(dst, ALICE, PASS_A);
+    const lock = await c.getMailboxLock('INBOX'); // the server numbers the empty INBOX
+    lock.release();
+    await c.logout();
+    const liveUidlist = await readFile(path.join(dst.mailRoot, 'example.test', 'alice', 'dovecot-uidlist'), 'utf8');
+    expect(liveUidlist).toMatch(/^3 V\d+ N1/);
+    const report = await runRestore({ config: dst.app.config, directory: dst.app.directory, logger: quiet, from: backup, components: ['mail'] });
+    expect(report.mail.find((p) => p.mailbox === 'example.test/alice')!.action).toBe('create');
+    const inbox = (await imapState(dst, ALICE, PASS_A)).get('INBOX')!;
+    const want = before.get('INBOX')!;
+    expect(inbox.uidValidity).toBe(want.uidValidity);
+    for (const [id, m] of want.messages) expect(inbox.messages.get(id), id).toEqual(m);
+  });
+
   it('merges into a live mailbox without clobbering newer messages and never reuses a UID', async () => {
     const dst = await emptyServer();
     await runRestore({ config: dst.app.config, directory: dst.app.directory, logger: quiet, from: backup });
