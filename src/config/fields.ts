@@ -18,7 +18,7 @@ export const pathString = () => z.string().min(1).register(fieldKinds, { kind: '
 export const secretString = () => z.string().min(1).register(fieldKinds, { kind: 'secret' });
 
 // The same parser the listeners use, so what validates here is what filters there.
-const cidr = z.string().refine(
+export const cidr = z.string().refine(
   (v) => {
     try {
       parseCidr(v);

@@ -1,25 +1,9 @@
 import { z } from 'zod';
-import { listener, secretString, typeNames } from '../fields.js';
-import { parseCidr } from '../../net/allowlist.js';
+import { cidr, listener, secretString } from '../fields.js';
 
 // The listener keys (bind, port, allow, ...) sit directly under `http`, like `lmtp`, so
 // `MAILSERVER__HTTP__PORT` works; the HTTP-only keys are added beside them.
 const base = listener(10080, ['127.0.0.0/8', '::1/128'], '', 300, 'A connection silent this long (an idle keep-alive, a stalled upload) is closed.').unwrap();
-
-const cidr = z
-  .string()
-  .refine(
-    (v) => {
-      try {
-        parseCidr(v);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { message: 'expected an address or CIDR range like 127.0.0.1/32' },
-  )
-  .register(typeNames, { name: 'CIDR range' });
 
 export const httpSection = base
   .extend({
