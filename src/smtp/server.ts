@@ -21,6 +21,7 @@ import { passwordLogin } from '../auth/login.js';
 import { reply, type DeliveryReply } from '../delivery/types.js';
 import { installEnhancedCodePassthrough, replyError } from '../lmtp/reply-codes.js';
 import { smtpServerLogger } from '../lmtp/wire-log.js';
+import { drainConnections } from '../lmtp/drain.js';
 import type { DkimSigning } from '../relay/dkim-sign.js';
 import type { QueueEnvelope, QueueRecipient, QueueStore } from '../relay/queue-store.js';
 import { receiveMessage } from './intake.js';
@@ -316,27 +317,4 @@ function receivedHeader(session: SMTPServerSession, hostname: string): string {
   const proto = `ESMTP${session.secure ? 'S' : ''}A`;
   const date = new Date().toUTCString().replace('GMT', '+0000');
   return `Received: from ${helo} ([${session.remoteAddress}])\r\n\tby ${hostname} with ${proto} id ${session.id};\r\n\t${date}\r\n`;
-}
-
-interface LiveConnection {
-  session?: { envelope?: { mailFrom?: unknown } };
-  _dataStream?: unknown;
-  send(code: number, text: string): void;
-  close(): void;
-}
-
-/** As LMTP's stop: idle sessions get 421 now, a transaction gets until the deadline. */
-async function drainConnections(smtp: SMTPServer, graceMs: number): Promise<void> {
-  const conns = (smtp as unknown as { connections: Set<LiveConnection> }).connections;
-  const busy = (c: LiveConnection): boolean => !!(c.session?.envelope?.mailFrom || c._dataStream);
-  const shut = (c: LiveConnection): void => {
-    c.send(421, '4.3.2 Server shutting down');
-    c.close();
-  };
-  for (const c of conns) if (!busy(c)) shut(c);
-  const deadline = Date.now() + graceMs;
-  while (conns.size > 0 && Date.now() < deadline && [...conns].some(busy)) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  for (const c of conns) shut(c);
 }
