@@ -9,7 +9,7 @@ import path from 'node:path';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/dovecot.js';
+import { freePort } from '../helpers/ports.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const read = (p: string) => readFile(path.join(ROOT, p), 'utf8');
