@@ -14,6 +14,7 @@ import { BenchLmtpConnection, dotStuff } from './lmtp-client.js';
 import { startDovecot } from '../test/helpers/dovecot.js';
 import { freePort } from '../test/helpers/ports.js';
 import { startDaemon, type Daemon } from './daemon.js';
+import { spreadOver } from './spread.js';
 import { flag, medianByRate, percentile } from './stats.js';
 
 const DOMAIN = 'bench.test';
@@ -61,18 +62,8 @@ interface Result {
 
 async function run(target: { host: string; port: number }, msgs: Buffer[], k: number): Promise<Result> {
   const conns = await Promise.all(Array.from({ length: k }, () => BenchLmtpConnection.open(target)));
-  const latencies: number[] = [];
-  let next = 0;
   const t0 = performance.now();
-  await Promise.all(
-    conns.map(async (c) => {
-      for (;;) {
-        const i = next++;
-        if (i >= msgs.length) return;
-        latencies.push(await c.send('sender@example.jp', [`u${i % USERS}@${DOMAIN}`], msgs[i]!));
-      }
-    }),
-  );
+  const latencies = await spreadOver(conns, msgs.length, (c, i) => c.send('sender@example.jp', [`u${i % USERS}@${DOMAIN}`], msgs[i]!));
   const elapsed = (performance.now() - t0) / 1000;
   await Promise.all(conns.map((c) => c.close()));
   latencies.sort((a, b) => a - b);

@@ -13,6 +13,7 @@ import { generateDkimKey } from '../src/relay/dkim-keys.js';
 import { multipartMessage } from '../test/helpers/messages.js';
 import { freePort, waitForPort } from '../test/helpers/ports.js';
 import { startDaemon, type Daemon } from './daemon.js';
+import { spreadOver } from './spread.js';
 import { flag, medianByRate, percentile } from './stats.js';
 import { BenchSmtpConnection } from './smtp-client.js';
 import { startSink, type Sink } from './smtp-sink.js';
@@ -58,18 +59,8 @@ interface Result {
 async function run(port: number, auth: boolean, msgs: Buffer[], k: number, sink: Sink): Promise<Result> {
   sink.reset();
   const conns = await Promise.all(Array.from({ length: k }, () => BenchSmtpConnection.open({ port, ...(auth ? { user: USER, pass: PASS } : {}) })));
-  const latencies: number[] = [];
-  let next = 0;
   const t0 = performance.now();
-  await Promise.all(
-    conns.map(async (c) => {
-      for (;;) {
-        const i = next++;
-        if (i >= msgs.length) return;
-        latencies.push(await c.send(USER, [`r${i % 50}@remote.test`], msgs[i]!));
-      }
-    }),
-  );
+  const latencies = await spreadOver(conns, msgs.length, (c, i) => c.send(USER, [`r${i % 50}@remote.test`], msgs[i]!));
   const accepted = performance.now();
   const last = await sink.waitFor(msgs.length);
   for (const c of conns) c.close();
