@@ -2,7 +2,7 @@
 // then charset, chunk by chunk, so SEARCH BODY can read a 25 MB part without holding it.
 import iconv from 'iconv-lite';
 import Encoding from 'encoding-japanese';
-import { decodeCharset } from './decode.js';
+import { decodeCharset, decodeQuotedPrintable } from './decode.js';
 
 export interface ChunkDecoder<T> {
   push(chunk: Buffer): T;
@@ -39,41 +39,16 @@ export function transferDecoder(encoding: string): ChunkDecoder<Buffer> {
           carry = Buffer.from(buf.subarray(eq));
           buf = buf.subarray(0, eq);
         } else carry = Buffer.alloc(0);
-        return qp(buf);
+        return decodeQuotedPrintable(buf);
       },
       end() {
-        const out = qp(carry);
+        const out = decodeQuotedPrintable(carry);
         carry = Buffer.alloc(0);
         return out;
       },
     };
   }
   return { push: (c) => c, end: () => Buffer.alloc(0) };
-}
-
-function qp(buf: Buffer): Buffer {
-  const out = Buffer.alloc(buf.length);
-  let o = 0;
-  for (let i = 0; i < buf.length; i++) {
-    const c = buf[i]!;
-    if (c !== 0x3d) {
-      out[o++] = c;
-      continue;
-    }
-    const a = buf[i + 1];
-    const b = buf[i + 2];
-    if (a !== undefined && b !== undefined && isHex(a) && isHex(b)) {
-      out[o++] = parseInt(String.fromCharCode(a, b), 16);
-      i += 2;
-    } else if (a === 0x0d && b === 0x0a) i += 2; // soft line break
-    else if (a === 0x0a) i += 1;
-    else out[o++] = c;
-  }
-  return out.subarray(0, o);
-}
-
-function isHex(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 }
 
 const JIS = new Set(['iso-2022-jp', 'iso-2022-jp-1', 'iso-2022-jp-2', 'iso-2022-jp-3', 'csiso2022jp']);

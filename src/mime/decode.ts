@@ -127,15 +127,21 @@ export function decodeQuotedPrintable(buf: Buffer): Buffer {
       out[o++] = c;
       continue;
     }
-    const h = buf.subarray(i + 1, i + 3).toString('latin1');
-    if (/^[0-9A-Fa-f]{2}$/.test(h)) {
-      out[o++] = parseInt(h, 16);
+    // Byte tests, not a regex on a substring: the streaming body decoder runs this per chunk.
+    const a = buf[i + 1];
+    const b = buf[i + 2];
+    if (a !== undefined && b !== undefined && isHex(a) && isHex(b)) {
+      out[o++] = parseInt(String.fromCharCode(a, b), 16);
       i += 2;
-    } else if (buf[i + 1] === 0x0d && buf[i + 2] === 0x0a) i += 2; // soft line break
-    else if (buf[i + 1] === 0x0a) i += 1;
+    } else if (a === 0x0d && b === 0x0a) i += 2; // soft line break
+    else if (a === 0x0a) i += 1;
     else out[o++] = c;
   }
   return out.subarray(0, o);
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 }
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
