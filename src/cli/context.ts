@@ -4,7 +4,9 @@ import pino, { type Logger } from 'pino';
 import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { createLogger } from '../log.js';
-import { openSqliteDirectory, type SqliteDirectory } from '../directory/sqlite.js';
+import { openDirectory } from '../directory/open.js';
+import type { SqliteDirectory } from '../directory/sqlite.js';
+import type { Directory } from '../directory/types.js';
 import type { MailUser } from '../maildir/types.js';
 
 export interface GlobalOptions {
@@ -13,7 +15,8 @@ export interface GlobalOptions {
 
 export interface CliContext {
   config: ResolvedConfig;
-  directory: SqliteDirectory;
+  /** The configured backend; the SQLite-only bulk operations are there only with SQLite. */
+  directory: Directory & Partial<Pick<SqliteDirectory, 'setDomainActive' | 'importUsers'>>;
   logger: Logger;
   /** Creates the user's Maildir with the default folders (idempotent). */
   ensureMaildir(user: MailUser): Promise<void>;
@@ -25,13 +28,7 @@ export async function withContext<T>(global: GlobalOptions, fn: (ctx: CliContext
   const config = await loadConfig(loadOpts);
   // stdout belongs to command output; warnings (e.g. an unreadable hash) go to stderr.
   const logger = createLogger({ level: 'warn' }, pino.destination({ dest: 2, sync: true }));
-  const directory = await openSqliteDirectory({
-    path: config.directory.path,
-    defaultQuotaMb: config.directory.defaultQuotaMb,
-    passwordScheme: config.directory.passwordScheme,
-    recipientDelimiter: config.delivery.recipientDelimiter,
-    logger,
-  });
+  const directory = await openDirectory(config, logger);
   const ensureMaildir = async (user: MailUser) => {
     // Loaded on demand so the other commands work even if the store fails to load.
     const { createMaildirStore } = await import('../maildir/store.js');

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { withContext, type GlobalOptions } from './context.js';
+import { CliError } from './errors.js';
 import { activeText, table } from './format.js';
 
 export function registerDomainCommands(domain: Command, globals: () => GlobalOptions): void {
@@ -39,6 +40,7 @@ export function registerDomainCommands(domain: Command, globals: () => GlobalOpt
       .description(`${verb} mail for a whole domain`)
       .action(async (name: string) => {
         await withContext(globals(), async ({ directory }) => {
+          if (!directory.setDomainActive) throw new CliError(`domain ${verb} needs the SQLite directory (directory.driver: sqlite)`);
           await directory.setDomainActive(name, active);
           process.stdout.write(`${verb}d domain ${name.toLowerCase()}\n`);
         });

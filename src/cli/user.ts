@@ -126,6 +126,7 @@ export function registerUserCommands(user: Command, globals: () => GlobalOptions
           throw new CliError(`${file}: nothing imported: ${errors.join('; ')}`);
         }
         if (entries.length === 0) throw new CliError(`${file}: no users found`);
+        if (!ctx.directory.importUsers) throw new CliError('import-passwd needs the SQLite directory (directory.driver: sqlite)');
         const added = await ctx.directory.importUsers(
           entries.map((e) => (e.quotaMb === undefined ? { address: e.address, passwordHash: e.passwordHash } : { address: e.address, passwordHash: e.passwordHash, quotaMb: e.quotaMb })),
         );
