@@ -46,7 +46,7 @@ export const configSchema = z.strictObject({
   directory: z
     .strictObject({
       driver: z.enum(['sqlite', 'mariadb']).default('sqlite').describe('User directory backend: `sqlite` (one file) or `mariadb` (MariaDB/MySQL with the old usermgmt schema, see docs/migration.md).'),
-      mariadb: mariadbSection,
+      mariadb: mariadbSection.optional(),
       path: pathString().optional().describe('SQLite file. Default: `<dataDir>/directory.sqlite`.'),
       passwordScheme: z.enum(['ARGON2ID', 'BLF-CRYPT']).default('ARGON2ID').describe('Scheme for new password hashes.'),
       defaultQuotaMb: z.number().int().min(0).default(2048).describe('Quota for new users in MB (0 = unlimited).'),
