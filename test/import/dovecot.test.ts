@@ -8,9 +8,9 @@ import path from 'node:path';
 import { ImapFlow } from 'imapflow';
 import pino from 'pino';
 import YAML from 'yaml';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
 import { startApp, type App } from '../../src/app.js';
-import { run } from '../../src/cli.js';
 import { loadConfig } from '../../src/config/load.js';
 import { dovecotAvailable, startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { LineClient } from '../helpers/line-client.js';
@@ -66,20 +66,7 @@ async function pop3Uidl(port: number, user: string, pass: string): Promise<strin
   return lines.filter((l) => /^\d+ /.test(l));
 }
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    process.exitCode = undefined;
-    return { code: await run(['node', 'mailserver', ...args]), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = undefined;
-  }
-}
+const cli = runCli;
 
 beforeAll(async () => {
   if (!enabled) return;

@@ -5,8 +5,8 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { run } from '../../src/cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
 import { openSqliteDirectory } from '../../src/directory/sqlite.js';
 import { parseMainCf } from '../../src/import/postfix.js';
 import { havePeer, runPeer } from '../helpers/peers.js';
@@ -24,20 +24,7 @@ smtp_sasl_auth_enable = yes
 smtp_sasl_password_maps = hash:/ETC/sasl_passwd
 `;
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    process.exitCode = undefined;
-    return { code: await run(['node', 'mailserver', ...args]), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = undefined;
-  }
-}
+const cli = runCli;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'postfix-import-'));
