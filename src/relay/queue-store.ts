@@ -1,16 +1,22 @@
-// The durable outbound queue on disk. One directory, three kinds of file per message:
+// The durable outbound queue on disk. One directory, two kinds of file per message:
 //
-//   <id>.tmp  being received; never delivered; removed at start-up (the client got no 250)
-//   <id>.msg  committed: the message bytes, then a trailer with the envelope as JSON
+//   <id>.msg  the message bytes, then a trailer with the envelope as JSON; the trailer is
+//             the commit marker: a file without a valid one is still being received (or
+//             was, when the server died: the client got no 250) and is never delivered
 //   <id>.log  the per-recipient journal: one JSON line per state change, fsynced at once
 //
-// Commit order (what makes "250" a promise): the .tmp file is fsynced with its envelope
-// trailer, renamed to .msg, and the directory is fsynced; only then does the client get
-// 250. The envelope shares the message's fsync, so an accepted message costs one file
-// fsync and one directory fsync. The journal is append-only; replaying it gives each
-// recipient's state, so a crash between two recipients loses nothing and repeats nothing
-// that was recorded.
-import { open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+// Commit order (what makes "250" a promise): <id>.msg is created under its final name when
+// DATA starts, so its directory entry joins the first journal commit; at the end the
+// envelope trailer is appended, the file fsynced and the directory fsynced (which then has
+// nothing new to commit, and is group-committed besides); only then does the client get
+// 250. No rename: that would cost a second journal commit per message. An accepted message
+// costs one file fsync. Incomplete files are removed at start-up; while running, ids still
+// being written are skipped by list() (`writing`), never deleted. The trailer cannot occur
+// inside received bytes by accident: they are CRLF-normalised, so "}\n" + 16 hex digits at
+// the end can only be ours, and the JSON must name this id and this size.
+// The journal is append-only; replaying it gives each recipient's state, so a crash between
+// two recipients loses nothing and repeats nothing that was recorded.
+import { open, readdir, readFile, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -99,11 +105,24 @@ export class QueueStore {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
   }
 
-  /** Starts receiving a message into <id>.tmp. */
+  /** Ids whose <id>.msg this process is still writing (no trailer yet): list() skips them. */
+  readonly writing = new Set<string>();
+
+  /** Starts receiving a message into <id>.msg (not committed until its trailer is fsynced). */
   async create(id: string): Promise<QueueWriter> {
-    const path = join(this.dir, `${id}.tmp`);
-    const fh = await open(path, 'wx', 0o600);
-    return new QueueWriter(this, id, path, fh);
+    const path = this.msgPath(id);
+    this.writing.add(id);
+    try {
+      const fh = await open(path, 'wx', 0o600);
+      // The entry exists from here on: make it durable now, while the client is still
+      // sending, so commit() finds it done and only waits for the file's own fsync.
+      const entry = this.syncDir();
+      entry.catch(() => {});
+      return new QueueWriter(this, id, path, fh, entry);
+    } catch (err) {
+      this.writing.delete(id);
+      throw err;
+    }
   }
 
   private dirHandle: Promise<FileHandle> | null = null;
@@ -150,30 +169,67 @@ export class QueueStore {
     if (h) await (await h).close().catch(() => {});
   }
 
-  /** Committed ids, oldest first; removes leftovers of transactions that never got 250. */
+  /**
+   * Committed ids, oldest first, without those this process is still writing. `cleanTmp`
+   * (start-up only, before any writer exists) removes leftovers of transactions that never
+   * got 250: .msg files without a valid trailer, .tmp files of the older layout, and
+   * journals whose message is gone.
+   */
   async list(opts: { cleanTmp?: boolean } = {}): Promise<string[]> {
     const names = await readdir(this.dir);
     const ids: string[] = [];
-    const committed = new Set(names.filter((n) => n.endsWith('.msg')).map((n) => n.slice(0, -4)));
+    const committed = new Set<string>();
     for (const n of names) {
-      if (n.endsWith('.msg')) ids.push(n.slice(0, -4));
-      else if (!opts.cleanTmp) continue;
-      // A journal whose message was deleted while an attempt was running is left over too.
-      else if (n.endsWith('.tmp') || (n.endsWith('.log') && !committed.has(n.slice(0, -4)))) await rm(join(this.dir, n), { force: true });
+      if (!n.endsWith('.msg')) continue;
+      const id = n.slice(0, -4);
+      if (!isQueueId(id) || this.writing.has(id)) continue;
+      if (opts.cleanTmp && !(await this.isComplete(id))) {
+        await rm(join(this.dir, n), { force: true });
+        continue;
+      }
+      committed.add(id);
+      ids.push(id);
     }
-    return ids.filter(isQueueId).sort();
+    if (opts.cleanTmp) {
+      for (const n of names) if (n.endsWith('.tmp') || (n.endsWith('.log') && !committed.has(n.slice(0, -4)))) await rm(join(this.dir, n), { force: true });
+    }
+    return ids.sort();
   }
 
+  private async isComplete(id: string): Promise<boolean> {
+    try {
+      await this.readEnvelope(id);
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'IncompleteMessage' || err instanceof SyntaxError) return false;
+      throw err;
+    }
+  }
+
+  /** The envelope from the trailer; an IncompleteMessage error when there is no valid one. */
   async readEnvelope(id: string): Promise<QueueEnvelope> {
     const fh = await open(this.msgPath(id), 'r');
     try {
       const { size } = await fh.stat();
+      const bad = (): Error => Object.assign(new Error(`queue entry ${id} has no complete trailer`), { name: 'IncompleteMessage' });
+      if (size < TRAILER_LEN + 3) throw bad();
       const tail = Buffer.alloc(TRAILER_LEN);
       await fh.read(tail, 0, TRAILER_LEN, size - TRAILER_LEN);
-      const len = parseInt(tail.subarray(1).toString('latin1'), 16);
-      const json = Buffer.alloc(len);
-      await fh.read(json, 0, len, size - TRAILER_LEN - len);
-      return JSON.parse(json.toString('utf8')) as QueueEnvelope;
+      const hex = tail.subarray(1).toString('latin1');
+      if (tail[0] !== 0x0a || !/^[0-9a-f]{16}$/.test(hex)) throw bad();
+      const len = parseInt(hex, 16);
+      if (len < 2 || len > size - TRAILER_LEN - 1) throw bad();
+      const json = Buffer.alloc(len + 1);
+      await fh.read(json, 0, len + 1, size - TRAILER_LEN - len - 1);
+      if (json[0] !== 0x0a) throw bad();
+      let env: QueueEnvelope;
+      try {
+        env = JSON.parse(json.subarray(1).toString('utf8')) as QueueEnvelope;
+      } catch {
+        throw bad();
+      }
+      if (env?.id !== id || env.size !== size - TRAILER_LEN - len - 1) throw bad();
+      return env;
     } finally {
       await fh.close();
     }
@@ -262,9 +318,9 @@ export class QueueStore {
     return out;
   }
 
-  /** `sync`: the removal itself is the record that the message is done, so make it durable. */
-  async remove(id: string, opts: { sync?: boolean } = {}): Promise<void> {
-    await Promise.all([unlinkIfThere(this.msgPath(id)), unlinkIfThere(this.logPath(id))]);
+  /** `journal: false`: the caller knows there is none. `sync`: the removal itself is the record that the message is done, so make it durable. */
+  async remove(id: string, opts: { sync?: boolean; journal?: boolean } = {}): Promise<void> {
+    await Promise.all([unlinkIfThere(this.msgPath(id)), opts.journal === false ? null : unlinkIfThere(this.logPath(id))]);
     if (opts.sync) await this.syncDir();
   }
 
@@ -313,7 +369,21 @@ export class QueueWriter {
     readonly id: string,
     private readonly path: string,
     private readonly fh: FileHandle,
+    private readonly entryDurable: Promise<void>,
   ) {}
+
+  private bodySynced: Promise<void> | null = null;
+
+  /**
+   * Starts flushing the bytes written so far (the caller has no more body to write), so the
+   * flush overlaps the DKIM signature; commit() still fsyncs after the trailer and waits
+   * for (and fails with) this one, so no error is lost.
+   */
+  flushBody(): void {
+    if (this.bodySynced || this.done) return;
+    this.bodySynced = this.fh.datasync();
+    this.bodySynced.catch(() => {});
+  }
 
   get size(): number {
     return this.written;
@@ -328,20 +398,25 @@ export class QueueWriter {
     this.written += chunk.length;
   }
 
-  /** Appends the envelope, fsyncs, renames into place and fsyncs the directory. */
+  /**
+   * Appends the envelope trailer (the commit marker) and fsyncs the file. Its directory
+   * entry was created at open and a directory fsync started then (group-committed); commit
+   * waits for that too, so when it returns the file, its envelope and its name are durable.
+   */
   async commit(env: Omit<QueueEnvelope, 'id' | 'size'>): Promise<QueueEnvelope> {
     const full: QueueEnvelope = { ...env, id: this.id, size: this.written };
     const json = Buffer.from(JSON.stringify(full), 'utf8');
     // Layout: bytes | "\n" JSON | "\n" 16 hex digits. readEnvelope() reads it backwards.
     const trailer = Buffer.concat([Buffer.from('\n', 'latin1'), json, Buffer.from(`\n${json.length.toString(16).padStart(16, '0')}`, 'latin1')]);
+    await this.bodySynced;
     await this.write(trailer);
     this.written -= trailer.length;
     await this.fh.sync();
     this.done = true;
-    // Closing needs no wait: the data is on disk, and rename works on an open file.
+    // Closing needs no wait: the data is on disk.
     const closed = this.fh.close();
-    await rename(this.path, this.store.msgPath(this.id));
-    await this.store.syncDir();
+    await this.entryDurable;
+    this.store.writing.delete(this.id);
     await closed;
     return full;
   }
@@ -351,7 +426,9 @@ export class QueueWriter {
       this.done = true;
       await this.fh.close().catch(() => {});
     }
+    // Removed before it leaves `writing`, so a scan never sees it as a finished entry.
     await rm(this.path, { force: true });
+    this.store.writing.delete(this.id);
   }
 }
 

@@ -99,14 +99,30 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
     reportSize();
   }
 
+  // pump() and schedule() walk every item: run them once per event-loop turn, however many
+  // messages were enqueued or finished in it (with a backlog of hundreds, one walk per
+  // message made the queue's bookkeeping cost more than relaying).
+  let pumpQueued = false;
+  function kick(): void {
+    if (pumpQueued || stopped) return;
+    pumpQueued = true;
+    setImmediate(() => {
+      pumpQueued = false;
+      void pump();
+    });
+  }
+
   function schedule(): void {
     if (stopped) return;
     if (timer) clearTimeout(timer);
     const t = now();
     let next = lastScan + opts.scanMs;
-    for (const [id, it] of items) {
-      if (inFlight.has(id)) continue;
-      next = Math.min(next, dueAt(it));
+    // With every slot busy, the next finishing attempt pumps again: only the scan needs a timer.
+    if (inFlight.size < opts.concurrency) {
+      for (const [id, it] of items) {
+        if (inFlight.has(id)) continue;
+        next = Math.min(next, dueAt(it));
+      }
     }
     timer = setTimeout(() => void pump(), Math.max(0, Math.min(next - t, 2 ** 31 - 1)));
   }
@@ -133,7 +149,7 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
         .finally(() => {
           inFlight.delete(id);
           reportSize();
-          void pump();
+          kick();
         });
       inFlight.set(id, run);
     }
@@ -164,6 +180,7 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
     const remote: string[] = [];
     for (const r of due) (await isLocal(r.address) ? local : remote).push(r.address);
     const records: JournalRecord[] = [];
+    let journalled = false;
     const outcome = (rcpt: string, code: number, text: string, isRemote: boolean): JournalRecord => {
       const state = it.rcpts.find((r) => r.address === rcpt)!;
       if (code < 300) return { t: 'rcpt', rcpt, status: 'delivered', at: now(), reply: text, remote: isRemote };
@@ -190,8 +207,10 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
       const replies = await opts.pipeline.deliver(inbound, message, qlog);
       const recs = local.map((rcpt, i) => outcome(rcpt, replies[i]!.code, `${replies[i]!.code} ${replies[i]!.enhanced} ${replies[i]!.text}`, false));
       records.push(...recs);
-      if (remote.length > 0 || !(await finishedClean(it, records, qlog))) await opts.store.append(env.id, ...recs);
-      else return;
+      if (remote.length > 0 || !(await finishedClean(it, records, qlog, false))) {
+        await opts.store.append(env.id, ...recs);
+        journalled = true;
+      } else return;
     }
     if (remote.length > 0) {
       const rcpts = env.recipients.filter((r) => remote.includes(r.address));
@@ -202,7 +221,7 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
       });
       records.push(...recs);
       // Recorded before anything else happens: a crash after this line repeats nothing.
-      if (!(await finishedClean(it, records, qlog))) await opts.store.append(env.id, ...recs);
+      if (!(await finishedClean(it, records, qlog, journalled))) await opts.store.append(env.id, ...recs);
       else return;
     }
     for (const r of records) if (r.t === 'rcpt') qlog.info({ rcpt: r.rcpt, status: r.status, reply: r.reply, remote: r.remote }, `recipient ${r.status}`);
@@ -217,10 +236,12 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
    * message's removal (unlink + directory fsync): cheaper than a journal that would be
    * deleted a moment later, and just as final after a crash.
    */
-  async function finishedClean(it: QueueItem, records: JournalRecord[], qlog: Logger): Promise<boolean> {
+  async function finishedClean(it: QueueItem, records: JournalRecord[], qlog: Logger, journalled: boolean): Promise<boolean> {
     const delivered = new Set(records.flatMap((r) => (r.t === 'rcpt' && r.status === 'delivered' ? [r.rcpt] : [])));
     if (!it.rcpts.every((r) => r.status === 'delivered' || delivered.has(r.address))) return false;
-    await opts.store.remove(it.env.id, { sync: true });
+    // A message relayed at its first attempt has no journal: skip the failing unlink (a
+    // journal another process wrote meanwhile is removed at the next start as an orphan).
+    await opts.store.remove(it.env.id, { sync: true, journal: journalled || it.journalBytes > 0 });
     items.delete(it.env.id);
     for (const r of records) if (r.t === 'rcpt') qlog.info({ rcpt: r.rcpt, status: r.status, reply: r.reply, remote: r.remote }, `recipient ${r.status}`);
     qlog.info({ delivered: it.rcpts.length, failed: 0 }, 'queue entry done');
@@ -294,7 +315,7 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
   function enqueued(env: QueueEnvelope): void {
     items.set(env.id, { env, rcpts: replay(env, []).rcpts, warned: false, bounced: false, journalBytes: 0 });
     reportSize();
-    if (!stopped) setImmediate(() => void pump());
+    kick();
   }
 
   return {

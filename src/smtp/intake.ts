@@ -3,9 +3,9 @@
 //   DATA bytes → line endings normalised (bare CR/LF → CRLF; NUL noted)
 //             → header section held until its blank line: From: read, Date/Message-ID
 //               added when missing (RFC 6409 8.2, 8.3)
-//             → written to the queue's .tmp file and hashed by the DKIM signer together
+//             → written to the queue's <id>.msg file and hashed by the DKIM signer together
 //   end       → size / NUL / From: policy decided → DKIM-Signature + Received prefix →
-//               commit (fsync file and directory) → the caller answers 250
+//               commit (trailer, fsync) → the caller answers 250
 //
 // Nothing is buffered whole except the header section, which is capped.
 import { randomBytes } from 'node:crypto';
@@ -158,6 +158,8 @@ export async function receiveMessage(req: IntakeRequest): Promise<IntakeResult> 
   if (norm.sawBareEol) req.log.info('bare CR or LF normalised to CRLF');
 
   let prefix = req.received;
+  // The body is complete: its flush to disk overlaps the signature (the commit still fsyncs).
+  writer.flushBody();
   if (signer) {
     const s: DkimSignature = signer;
     await new Promise<void>((resolve, reject) => {
