@@ -1,12 +1,12 @@
 // What each backup component contains and where it lives in the running configuration.
 // Each component is staged as a directory tree, then packed into one archive.
-import { copyFile, cp, mkdir, stat, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { configPathFrom } from '../config/load.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { Directory } from '../directory/types.js';
-import { isErrno } from '../maildir/fsutil.js';
+import { exists } from '../maildir/fsutil.js';
 import { snapshotMaildir } from './snapshot.js';
 
 export const COMPONENTS = ['mail', 'directory', 'config', 'dkim', 'tls'] as const;
@@ -39,16 +39,6 @@ export async function dumpDirectory(dir: Directory): Promise<DirectoryDump> {
     users: (await dir.listUsers()).map((u) => ({ address: u.address, passwordHash: u.passwordHash, quotaMb: u.quotaMb, active: u.active })),
     aliases: (await dir.listAliases()).map((a) => ({ source: a.source, destinations: a.destinations })),
   };
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return false;
-    throw err;
-  }
 }
 
 export interface StageContext {
@@ -113,7 +103,6 @@ export async function stageComponent(component: Component, ctx: StageContext, st
 }
 
 async function countFiles(dir: string): Promise<number> {
-  const { readdir } = await import('node:fs/promises');
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   return entries.filter((e) => e.isFile()).length;
 }

@@ -13,10 +13,10 @@
 // All changes happen under Dovecot's dotlock on dovecot-uidlist (and dovecot-keywords),
 // the same lock the daemon and Dovecot take, so neither sees a half-merged mailbox.
 // Messages are copied into tmp/ and renamed into place (Maildir delivery rules).
-import { copyFile, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { atomicWrite, isErrno, readIfExists } from '../maildir/fsutil.js';
+import { atomicWrite, exists, isErrno, readIfExists } from '../maildir/fsutil.js';
 import { addKeywords, keywordForLetter, letterForKeyword, parseKeywords, serializeKeywords } from '../maildir/keywords.js';
 import { withDotlock } from '../maildir/lock.js';
 import { parseSubscriptions, serializeSubscriptions } from '../maildir/subscriptions.js';
@@ -68,16 +68,6 @@ async function mailboxesOf(userDir: string): Promise<string[]> {
     }
   }
   return out;
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return false;
-    throw err;
-  }
 }
 
 /** Users in the staged backup as <domain>/<user>. */

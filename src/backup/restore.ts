@@ -2,14 +2,14 @@
 // directory, and only then change anything live, one component at a time.
 // Order matters: a bad checksum or a decryption failure (GCM authenticates at the end)
 // must stop the restore before the first live write.
-import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { configPathFrom } from '../config/load.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { DirectoryError, type Directory } from '../directory/types.js';
-import { isErrno } from '../maildir/fsutil.js';
+import { exists, isErrno } from '../maildir/fsutil.js';
 import { extractArchive, plaintextStream } from './archive.js';
 import { dkimDir, tlsDir, type Component, type DirectoryDump } from './components.js';
 import { keyFromEnv } from './crypto.js';
@@ -178,14 +178,4 @@ async function place(src: string, dest: string, dry: boolean, label: string): Pr
   }
   if (!dry) await copyFile(src, `${dest}.restored`);
   return [`${label}: ${dest} differs; live file kept, backup written to ${dest}.restored`];
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return false;
-    throw err;
-  }
 }

@@ -1,11 +1,22 @@
 // Small async file helpers shared by the store. No sync fs calls: one process serves everyone.
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
 export function isErrno(err: unknown, ...codes: string[]): boolean {
   return codes.includes((err as NodeJS.ErrnoException | undefined)?.code ?? '');
+}
+
+/** True when `p` exists; errors other than ENOENT (permissions, I/O) are thrown, not hidden. */
+export async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return false;
+    throw err;
+  }
 }
 
 export async function readIfExists(file: string): Promise<string | null> {
