@@ -153,15 +153,21 @@ export async function planDovecotImport(src: DovecotSources): Promise<DovecotPla
   return { mailRoot, hierarchyDelimiter: sep, users, domains, ...(mariadb ? { mariadb } : {}), config, warnings };
 }
 
-/** Adds the plan's domains and users to `dir` (existing ones are left alone); returns report lines. */
-export async function applyUsers(plan: { domains: string[]; users: ImportedUser[] }, dir: Directory, dryRun: boolean): Promise<string[]> {
+/** Adds the domains `dir` lacks (both importers start here); returns report lines. */
+export async function addMissingDomains(domains: string[], dir: Directory, dryRun: boolean): Promise<string[]> {
   const lines: string[] = [];
   const have = new Set((await dir.listDomains()).map((d) => d.name));
-  for (const d of plan.domains) {
+  for (const d of domains) {
     if (have.has(d)) continue;
     lines.push(`add domain ${d}`);
     if (!dryRun) await dir.addDomain(d);
   }
+  return lines;
+}
+
+/** Adds the plan's domains and users to `dir` (existing ones are left alone); returns report lines. */
+export async function applyUsers(plan: { domains: string[]; users: ImportedUser[] }, dir: Directory, dryRun: boolean): Promise<string[]> {
+  const lines = await addMissingDomains(plan.domains, dir, dryRun);
   for (const u of plan.users) {
     if (await dir.getUser(u.address)) {
       lines.push(`keep user ${u.address} (already there)`);

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DirectoryError, type Directory } from '../directory/types.js';
-import { ImportError } from './dovecot.js';
+import { addMissingDomains, ImportError } from './dovecot.js';
 
 /** main.cf: `key = value`, continuation lines start with white space, `$name` expands. */
 export function parseMainCf(text: string): Map<string, string> {
@@ -121,13 +121,7 @@ export async function planPostfixImport(configDir: string): Promise<PostfixPlan>
 }
 
 export async function applyAliases(plan: PostfixPlan, dir: Directory, dryRun: boolean): Promise<string[]> {
-  const lines: string[] = [];
-  const have = new Set((await dir.listDomains()).map((d) => d.name));
-  for (const d of plan.domains) {
-    if (have.has(d)) continue;
-    lines.push(`add domain ${d}`);
-    if (!dryRun) await dir.addDomain(d);
-  }
+  const lines = await addMissingDomains(plan.domains, dir, dryRun);
   const live = new Map((await dir.listAliases()).map((a) => [a.source, new Set(a.destinations)]));
   for (const a of plan.aliases) {
     const add = a.destinations.filter((d) => !live.get(a.source)?.has(d));
