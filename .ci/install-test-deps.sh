@@ -18,6 +18,12 @@ PACKAGES=(
   postfix         # the --peer postfix submission benchmark
   chromium        # headless browser for the web UI tests (driven by playwright-core)
   mariadb-server  # the MariaDB directory driver (the old stack's usermgmt schema)
+  clamav-daemon   # clamd: virus scanning over INSTREAM (tests write their own EICAR signature db)
+  rspamd          # spam scanning over /checkv2 and learning through the controller
+  redis-server    # rspamd's Bayes statistics for the learning test
+  roundcube       # Roundcube 1.6 webmail in Chromium against our IMAP/SMTP
+  roundcube-sqlite3 # Roundcube's own SQLite database driver
+  php-cli         # `php -S` serves Roundcube's public_html in the test
 )
 
 missing=()
@@ -41,5 +47,7 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 # postfix would otherwise ask which kind of mail set-up to write; the benchmark brings its own.
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+# roundcube would otherwise ask to set up a database through dbconfig; the test brings its own SQLite file.
+echo "roundcube-core roundcube/dbconfig-install boolean false" | $SUDO debconf-set-selections
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 echo "install-test-deps: installed ${missing[*]}"

@@ -12,6 +12,7 @@ import { dkimSection } from './sections/dkim.js';
 import { httpSection } from './sections/http.js';
 import { backupSection } from './sections/backup.js';
 import { mariadbSection } from './sections/mariadb.js';
+import { scanSection } from './sections/scan.js';
 
 export { fieldKinds, typeNames, secretString, type FieldKind } from './fields.js';
 
@@ -70,6 +71,7 @@ export const configSchema = z.strictObject({
   dkim: dkimSection,
   http: httpSection,
   backup: backupSection,
+  scan: scanSection,
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -12,6 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { scanStream } from '../mime/load.js';
+import type { MimePart } from '../mime/types.js';
 import {
   createFolder,
   DEFAULT_FOLDERS,
@@ -229,6 +231,10 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
 
     async openMessage(user: MailUser, mailbox: string, uid: number): Promise<Readable> {
       return msg.openMessage(ctx, await existing(user, mailbox), uid);
+    },
+
+    async messageStructure(user: MailUser, mailbox: string, uid: number): Promise<MimePart> {
+      return scanStream(await msg.openMessage(ctx, await existing(user, mailbox), uid));
     },
 
     async setFlags(user: MailUser, mailbox: string, uids: number[], op: 'set' | 'add' | 'remove', flags: SystemFlag[], keywords?: string[]) {

@@ -1,6 +1,7 @@
 // The store's typed interface. Protocol modules (LMTP/delivery now, IMAP/POP3 later)
 // reach mail only through this; no module outside src/maildir builds a file path.
 import type { Readable } from 'node:stream';
+import type { MimePart } from '../mime/types.js';
 
 /** Whose mail: the store validates both parts before it builds any path. */
 export interface MailUser {
@@ -89,6 +90,11 @@ export interface MailStore {
   listMessages(user: MailUser, mailbox: string): Promise<{ uidValidity: number; uidNext: number; messages: MessageInfo[] }>;
   /** Streams one message's bytes as stored. */
   openMessage(user: MailUser, mailbox: string, uid: number): Promise<Readable>;
+  /**
+   * The message's parsed MIME structure (headers, parts, offsets). Served from the store's
+   * parsed-message cache when it is fresh; parsed from the file (and cached) otherwise.
+   */
+  messageStructure(user: MailUser, mailbox: string, uid: number): Promise<MimePart>;
 
   setFlags(
     user: MailUser,

@@ -3,7 +3,6 @@
 // a loader over the store with the structure parsed once per message, and writing each
 // response with its body streams piped.
 import { StoreError } from '../../maildir/types.js';
-import { scanStream } from '../../mime/load.js';
 import type { MimePart } from '../../mime/types.js';
 import { ImapNo } from '../errors.js';
 import { buildFetchItems, impliesSeen, needsContent, type MessageLoader } from '../fetch.js';
@@ -47,7 +46,7 @@ export async function fetch(s: ImapSession, cmd: Of<'FETCH'>): Promise<string> {
     let root: Promise<MimePart> | null = null;
     const loader: MessageLoader = {
       open: () => s.deps.store.openMessage(mailUser, mailbox, m.uid),
-      structure: () => (root ??= s.deps.store.openMessage(mailUser, mailbox, m.uid).then(scanStream)),
+      structure: () => (root ??= s.deps.store.messageStructure(mailUser, mailbox, m.uid)),
     };
     let items;
     try {

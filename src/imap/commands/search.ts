@@ -2,7 +2,6 @@
 // the command: the charset, the loop over the view, the loader with the structure parsed
 // once per message, and the reply.
 import { StoreError } from '../../maildir/types.js';
-import { scanStream } from '../../mime/load.js';
 import type { MimePart } from '../../mime/types.js';
 import { ImapNo } from '../errors.js';
 import { sortFlags } from '../mailbox-view.js';
@@ -32,7 +31,7 @@ export async function search(s: ImapSession, cmd: Of<'SEARCH'>): Promise<string>
     let root: Promise<MimePart> | null = null;
     const loader: MessageLoader = {
       open: () => s.deps.store.openMessage(mailUser, sel.mailbox, m.uid),
-      structure: () => (root ??= s.deps.store.openMessage(mailUser, sel.mailbox, m.uid).then(scanStream)),
+      structure: () => (root ??= s.deps.store.messageStructure(mailUser, sel.mailbox, m.uid)),
     };
     const msg = {
       seq: i + 1,
