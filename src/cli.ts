@@ -74,11 +74,23 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * `import dovecot --config /etc/dovecot/dovecot.conf` is how operators (and the issue that
+ * asked for the importer) write it, but `--config` is also the global option naming our own
+ * config, which commander would take wherever it stands. After `import dovecot`, it means
+ * Dovecot's file; our config is then given before the subcommand.
+ */
+export function dovecotConfigArgs(argv: string[]): string[] {
+  const i = argv.indexOf('import');
+  if (i < 0 || argv[i + 1] !== 'dovecot') return argv;
+  return argv.map((a, j) => (j <= i + 1 ? a : a === '--config' ? '--dovecot-config' : a.startsWith('--config=') ? `--dovecot-config=${a.slice(9)}` : a));
+}
+
 /** Runs the CLI on `argv` (as process.argv) and returns the exit status. */
 export async function run(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(dovecotConfigArgs(argv));
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -107,7 +107,8 @@ describe.skipIf(!enabled)('import dovecot', () => {
   it('writes a config that serves the Dovecot Maildir in place, with the same users and passwords', async () => {
     const cfgFile = path.join(work, 'mailserver.yaml');
     await writeFile(cfgFile, `# our config\ndataDir: ${path.join(work, 'data')}\n`);
-    const dry = await cli('--config', cfgFile, 'import', 'dovecot', path.join(dv.dir, 'dovecot.conf'), '--write-config', cfgFile, '--dry-run');
+    // The issue's spelling: `--config` after `import dovecot` names Dovecot's file.
+    const dry = await cli('--config', cfgFile, 'import', 'dovecot', '--config', path.join(dv.dir, 'dovecot.conf'), '--write-config', cfgFile, '--dry-run');
     expect(dry.code).toBe(0);
     expect(dry.out).toContain('would add user alice@example.test');
     expect(await readFile(cfgFile, 'utf8')).not.toContain('mailRoot'); // dry run
