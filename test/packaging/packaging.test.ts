@@ -3,12 +3,13 @@
 // systemd unit's hardening; and the image's entry command is run outside Docker on a clean
 // data directory, where it must start the server and answer /readyz.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
 import { freePort } from '../helpers/ports.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -154,6 +155,44 @@ describe('docker-compose.yml', () => {
       if (svc.image && p.service !== 'mailserver') expect(svc.image).toMatch(/:[0-9]/); // pinned
     }
     for (const gone of ['postfix', 'dovecot', 'opendkim', 'ingest', 'usermgmt']) expect(Object.keys(compose.services)).not.toContain(gone);
+  });
+
+  it("wires the mailserver's scanners to the rspamd and clamav services through its environment", async () => {
+    const compose = YAML.parse(await read('deploy/docker-compose.yml')) as {
+      services: Record<string, { environment?: Record<string, string>; expose?: string[]; secrets?: string[] }>;
+      secrets: Record<string, { file: string }>;
+    };
+    const ms = compose.services.mailserver!;
+    // The secret files the compose file names stand in as temporary files here.
+    const dir = await mkdtemp(path.join(tmpdir(), 'compose-env-'));
+    try {
+      const env: NodeJS.ProcessEnv = {};
+      for (const [k, v] of Object.entries(ms.environment ?? {})) {
+        const secret = /^\/run\/secrets\/(.+)$/.exec(v);
+        if (secret) {
+          expect(ms.secrets, k).toContain(secret[1]);
+          expect(compose.secrets).toHaveProperty(secret[1]!);
+          const f = path.join(dir, secret[1]!);
+          await writeFile(f, 'stand-in\n');
+          env[k] = f;
+        } else env[k] = v;
+      }
+      delete env.MAILSERVER__TLS__CERTFILE; // the certificate files are not here
+      delete env.MAILSERVER__TLS__KEYFILE;
+      const cfg = await loadConfig({ env, cwd: dir });
+      expect(cfg.scan.clamav.host).toBe('clamav');
+      expect(cfg.scan.clamav.port).toBe(3310);
+      expect(new URL(cfg.scan.rspamd.url!).hostname).toBe('rspamd');
+      const controller = new URL(cfg.scan.rspamd.controllerUrl!);
+      expect(controller.hostname).toBe('rspamd');
+      expect(cfg.scan.rspamd.controllerPassword).toBe('stand-in');
+      const exposed = compose.services.rspamd!.expose ?? [];
+      expect(exposed).toContain(new URL(cfg.scan.rspamd.url!).port);
+      expect(exposed).toContain(controller.port);
+      expect(compose.services.clamav!.expose ?? []).toContain(String(cfg.scan.clamav.port));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
