@@ -12,6 +12,7 @@ import { buildBaseName, buildFileName, flagsToInfo, infoToFlags, parseFileName, 
 import { keywordForLetter, letterForKeyword, validateKeyword, type KeywordTable } from './keywords.js';
 import type { KeyedMutex } from './lock.js';
 import type { MailboxRef, MailboxStates, MessageFile } from './mailbox-state.js';
+import type { Modseqs } from './modseq.js';
 import { LfNormalizer } from './normalize.js';
 import type { OwnWrites } from './own-writes.js';
 import { addQuota } from './quota.js';
@@ -25,6 +26,7 @@ export interface Ctx {
   names: UniqueNames;
   own: OwnWrites;
   logger: Logger;
+  modseqs: Modseqs;
 }
 
 export function filePath(ref: MailboxRef, f: Pick<MessageFile, 'sub' | 'parsed'>): string {
@@ -107,7 +109,7 @@ export async function deliver(ctx: Ctx, ref: MailboxRef, source: MessageSource, 
   }
 }
 
-export async function toMessageInfo(ctx: Ctx, ref: MailboxRef, f: MessageFile, table: KeywordTable): Promise<MessageInfo> {
+export async function toMessageInfo(ctx: Ctx, ref: MailboxRef, f: MessageFile, table: KeywordTable, modseq = 0): Promise<MessageInfo> {
   const meta = ctx.states.metaFor(ref.dir);
   let m = meta.get(f.parsed.baseName);
   if (!m) {
@@ -139,6 +141,7 @@ export async function toMessageInfo(ctx: Ctx, ref: MailboxRef, f: MessageFile, t
     vsize,
     internalDate: new Date(m.mtime),
     isNew: f.sub === 'new',
+    modseq,
   };
 }
 
@@ -161,14 +164,38 @@ function applyFlags(info: string | null, table: KeywordTable, op: FlagOp, flags:
   return flagsToInfo(f, k, cur.other);
 }
 
-export async function setFlags(ctx: Ctx, ref: MailboxRef, uids: number[], op: FlagOp, flags: SystemFlag[], keywordsIn: string[] = []) {
+export async function setFlags(
+  ctx: Ctx,
+  ref: MailboxRef,
+  uids: number[],
+  op: FlagOp,
+  flags: SystemFlag[],
+  keywordsIn: string[] = [],
+  unchangedSince?: number,
+): Promise<{ changed: MessageInfo[]; modified: number[] }> {
   const keywords = uniqKeywords(keywordsIn);
   return ctx.mutex.run(ref.dir, async () => {
     const table = op === 'remove' ? await ctx.states.readKeywords(ref.dir) : await ctx.states.ensureKeywords(ref.dir, keywords);
     const letters = lettersFor(table, keywords);
     const wanted = new Set(uids);
     const changed: MessageInfo[] = [];
-    let { files } = await ctx.states.sync(ref);
+    const synced = await ctx.states.sync(ref);
+    let { files } = synced;
+    const uidValidity = synced.list.uidValidity;
+    const uidNext = nextUid(synced.list);
+    // Changes made by other programs get their modseq first, so UNCHANGEDSINCE sees them
+    // (RFC 7162 3.1.3); messages modified since are left alone and reported.
+    const before = await ctx.modseqs.sync(ref, uidValidity, uidNext, files);
+    const modified: number[] = [];
+    const infoOf = new Map<number, string>();
+    if (unchangedSince !== undefined) {
+      for (const f of files) {
+        if (wanted.has(f.uid) && before.of(f.uid) > unchangedSince) {
+          wanted.delete(f.uid);
+          modified.push(f.uid);
+        }
+      }
+    }
     for (let attempt = 0; attempt < 3 && wanted.size > 0; attempt++) {
       for (const f of files) {
         if (!wanted.has(f.uid)) continue;
@@ -186,11 +213,15 @@ export async function setFlags(ctx: Ctx, ref: MailboxRef, uids: number[], op: Fl
           }
         }
         wanted.delete(f.uid);
+        infoOf.set(f.uid, target.parsed.info ?? '');
         changed.push(await toMessageInfo(ctx, ref, target, table));
       }
       if (wanted.size > 0) files = (await ctx.states.sync(ref)).files.filter((f) => wanted.has(f.uid));
     }
-    return changed.sort((a, b) => a.uid - b.uid);
+    const infos = changed.map((m) => ({ uid: m.uid, info: infoOf.get(m.uid) ?? '' }));
+    const stamped = await ctx.modseqs.stampFlags(ref, uidValidity, uidNext, infos);
+    for (const m of changed) m.modseq = stamped.get(m.uid) ?? before.highest;
+    return { changed: changed.sort((a, b) => a.uid - b.uid), modified: modified.sort((a, b) => a - b) };
   });
 }
 

@@ -12,7 +12,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { scanStream } from '../mime/load.js';
 import type { MimePart } from '../mime/types.js';
 import {
   createFolder,
@@ -27,12 +26,16 @@ import {
   updateSubscriptions,
 } from './folders.js';
 import { isErrno } from './fsutil.js';
+import { readSpecialUse, renameSpecialUse, updateSpecialUse } from './special-use.js';
 import { KeyedMutex } from './lock.js';
 import { MailboxStates, type MailboxRef } from './mailbox-state.js';
+import { MessageCache } from './message-cache.js';
+import { Modseqs } from './modseq.js';
 import * as msg from './messages.js';
 import { OwnWrites } from './own-writes.js';
 import { mailboxDir, parseMailboxName, userDir } from './paths.js';
 import { readQuota, addQuota } from './quota.js';
+import { messageStructure } from './structure.js';
 import { nextUid } from './uidlist.js';
 import { UniqueNames } from './unique.js';
 import { UserWatcher } from './watch.js';
@@ -44,8 +47,12 @@ import {
   type MailStore,
   type MailUser,
   type MessageInfo,
+  type MessageListing,
   type MessageSource,
+  type SetFlagsOptions,
+  type SetFlagsResult,
   type QuotaUsage,
+  type SpecialUse,
   type StoreChange,
   type SystemFlag,
 } from './types.js';
@@ -56,6 +63,8 @@ export interface MaildirStoreOptions {
   logger: Logger;
   /** The on-disk Maildir++ separator; only '.' is supported. */
   hierarchySeparator?: '.';
+  /** Memory bound of the parsed-message cache's in-memory layer (bytes, estimated). */
+  messageCacheBytes?: number;
 }
 
 /** A watch stop function that also tells when every mailbox is being watched. */
@@ -81,8 +90,10 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
     names: new UniqueNames(opts.hostname || os.hostname()),
     own: new OwnWrites(),
     logger,
+    modseqs: new Modseqs(logger),
   };
   const watchers = new Set<UserWatcher>();
+  const cache = new MessageCache({ logger, ...(opts.messageCacheBytes !== undefined ? { maxBytes: opts.messageCacheBytes } : {}) });
   const folderLocks = new KeyedMutex();
 
   const emit = (change: StoreChange): void => {
@@ -131,18 +142,31 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
     });
   }
 
-  async function info(user: MailUser, name: string, subscribed: Set<string>): Promise<MailboxInfo | null> {
+  async function info(user: MailUser, name: string, subscribed: Set<string>, uses?: Map<string, SpecialUse>): Promise<MailboxInfo | null> {
     const r = ref(user, name);
     try {
       const { list } = await ctx.mutex.run(r.dir, () => states.sync(r));
       const out: MailboxInfo = { name: r.name, uidValidity: list.uidValidity, uidNext: nextUid(list), subscribed: subscribed.has(r.name) };
-      const special = specialUseOf(r.name);
+      const special = uses?.get(r.name) ?? specialUseOf(r.name);
       if (special) out.specialUse = special;
       return out;
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return null; // deleted while listing
       throw err;
     }
+  }
+
+  /** Own appends get their modseq at once (their info part is adopted at the next sync). */
+  function stampAppend(r: MailboxRef, uids: number[]): Promise<number> {
+    return ctx.mutex.run(r.dir, async () => {
+      const list = await uidlistOf(r);
+      return ctx.modseqs.stampAppend(r, list.uidValidity, nextUid(list), uids);
+    });
+  }
+
+  /** The folder's uidlist (UIDVALIDITY, next UID) without a directory scan; under the mutex. */
+  async function uidlistOf(r: MailboxRef) {
+    return (await states.readUidlist(r.dir))?.list ?? (await states.sync(r)).list;
   }
 
   const store = {
@@ -152,21 +176,25 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
       const home = userDir(root, user);
       if (!(await isMaildir(home))) return [];
       const subscribed = new Set(await readSubscriptions(home));
+      const uses = await readSpecialUse(home);
       const names = ['INBOX', ...(await listFolderDirs(home)).map((f) => f.name)];
       const out: MailboxInfo[] = [];
       for (const n of names) {
-        const i = await info(user, n, subscribed);
+        const i = await info(user, n, subscribed, uses);
         if (i) out.push(i);
       }
       return out;
     },
 
-    async createMailbox(user: MailUser, name: string): Promise<void> {
+    async createMailbox(user: MailUser, name: string, o?: { specialUse?: SpecialUse }): Promise<void> {
       const r = ref(user, name);
       const home = r.home;
       if (!(await isMaildir(home))) await ensureUser(user);
       await forUser(user, async () => {
         await createFolder(home, parseMailboxName(r.name));
+        const use = o?.specialUse;
+        // A stale entry of an earlier folder of this name must not outlive it either way.
+        await updateSpecialUse(home, (m) => (use ? m.get(r.name) !== use && !!m.set(r.name, use) : m.delete(r.name)));
         await ctx.mutex.run(r.dir, () => states.sync(r));
       });
       emit({ type: 'mailbox-create', user, mailbox: r.name });
@@ -174,7 +202,11 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
 
     async deleteMailbox(user: MailUser, name: string): Promise<void> {
       const r = ref(user, name);
-      await forUser(user, () => ctx.mutex.run(r.dir, () => deleteFolder(r.home, parseMailboxName(r.name), states, logger)));
+      await forUser(user, async () => {
+        await ctx.mutex.run(r.dir, () => deleteFolder(r.home, parseMailboxName(r.name), states, logger));
+        await updateSpecialUse(r.home, (m) => m.delete(r.name));
+      });
+      cache.forgetMailbox(r.dir);
       emit({ type: 'mailbox-delete', user, mailbox: r.name });
     },
 
@@ -193,9 +225,16 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
         // Subscriptions follow the rename, as Dovecot does, so clients keep seeing them.
         const map = new Map(done);
         await updateSubscriptions(src.home, (names) => names.map((n) => map.get(n) ?? n));
+        await updateSpecialUse(src.home, (m) => renameSpecialUse(m, done));
         return done;
       });
+      for (const [a] of renamed) cache.forgetMailbox(ref(user, a).dir);
       for (const [a, b] of renamed) emit({ type: 'mailbox-rename', user, mailbox: a, newName: b });
+    },
+
+    async listSubscriptions(user: MailUser): Promise<string[]> {
+      const home = userDir(root, user);
+      return (await isMaildir(home)) ? readSubscriptions(home) : [];
     },
 
     async setSubscribed(user: MailUser, name: string, subscribed: boolean): Promise<void> {
@@ -216,17 +255,33 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
       const result = await msg.deliver(ctx, r, source, o);
       await addQuota(r.home, result.size, 1).catch((err: unknown) => logger.warn({ err }, 'maildirsize update failed'));
       logger.debug({ mailbox: r.name, uid: result.uid, size: result.size }, 'delivered');
-      emit({ type: 'append', user, mailbox: r.name, uid: result.uid, uidValidity: result.uidValidity });
+      const modseq = await stampAppend(r, [result.uid]);
+      emit({ type: 'append', user, mailbox: r.name, uid: result.uid, uidValidity: result.uidValidity, modseq });
       return result;
     },
 
-    async listMessages(user: MailUser, mailbox: string): Promise<{ uidValidity: number; uidNext: number; messages: MessageInfo[] }> {
+    async listMessages(user: MailUser, mailbox: string): Promise<MessageListing> {
       const r = await existing(user, mailbox);
-      const { list, files } = await ctx.mutex.run(r.dir, () => states.sync(r));
+      const { list, files, mods, highestModseq } = await ctx.mutex.run(r.dir, async () => {
+        const synced = await states.sync(r);
+        // Modseqs are read under the same lock as the listing, so the two agree.
+        const ms = await ctx.modseqs.sync(r, synced.list.uidValidity, nextUid(synced.list), synced.files);
+        return { ...synced, mods: synced.files.map((f) => ms.of(f.uid)), highestModseq: ms.highest };
+      });
       const table = await states.readKeywords(r.dir);
       const messages: MessageInfo[] = [];
-      for (const f of files) messages.push(await msg.toMessageInfo(ctx, r, f, table));
-      return { uidValidity: list.uidValidity, uidNext: nextUid(list), messages };
+      for (let i = 0; i < files.length; i++) messages.push(await msg.toMessageInfo(ctx, r, files[i]!, table, mods[i]));
+      cache.reconcile(r.dir, files.length, () => files.map((f) => f.parsed.baseName));
+      return { uidValidity: list.uidValidity, uidNext: nextUid(list), highestModseq, messages };
+    },
+
+    async expungedSince(user: MailUser, mailbox: string, modseq: number): Promise<number[] | null> {
+      const r = await existing(user, mailbox);
+      return ctx.mutex.run(r.dir, async () => {
+        const { list, files } = await states.sync(r);
+        await ctx.modseqs.sync(r, list.uidValidity, nextUid(list), files); // outside expunges first
+        return ctx.modseqs.expungedSince(r, list.uidValidity, nextUid(list), modseq);
+      });
     },
 
     async openMessage(user: MailUser, mailbox: string, uid: number): Promise<Readable> {
@@ -234,20 +289,37 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
     },
 
     async messageStructure(user: MailUser, mailbox: string, uid: number): Promise<MimePart> {
-      return scanStream(await msg.openMessage(ctx, await existing(user, mailbox), uid));
+      return messageStructure(ctx, cache, ref(user, mailbox), uid, () => existing(user, mailbox));
     },
 
-    async setFlags(user: MailUser, mailbox: string, uids: number[], op: 'set' | 'add' | 'remove', flags: SystemFlag[], keywords?: string[]) {
+    async setFlags(
+      user: MailUser,
+      mailbox: string,
+      uids: number[],
+      op: 'set' | 'add' | 'remove',
+      flags: SystemFlag[],
+      keywords?: string[],
+      opts: SetFlagsOptions = {},
+    ): Promise<SetFlagsResult> {
       const r = await existing(user, mailbox);
-      const changed = await msg.setFlags(ctx, r, uids, op, flags, keywords);
-      for (const m of changed) emit({ type: 'flags', user, mailbox: r.name, uid: m.uid, flags: m.flags, keywords: m.keywords });
-      return changed;
+      const { changed, modified } = await msg.setFlags(ctx, r, uids, op, flags, keywords, opts.unchangedSince);
+      for (const m of changed) emit({ type: 'flags', user, mailbox: r.name, uid: m.uid, flags: m.flags, keywords: m.keywords, modseq: m.modseq });
+      return Object.assign(changed, { modified });
     },
 
     async expunge(user: MailUser, mailbox: string, uids: number[]): Promise<number[]> {
       const r = await existing(user, mailbox);
+      const bases = uids.map((u) => states.cachedFile(r.dir, u)?.parsed.baseName);
       const done = await msg.expunge(ctx, r, uids);
-      if (done.length > 0) emit({ type: 'expunge', user, mailbox: r.name, uids: done });
+      const gone = new Set(done);
+      cache.forget(r.dir, bases.filter((b, i): b is string => b !== undefined && gone.has(uids[i]!)));
+      if (done.length > 0) {
+        const modseq = await ctx.mutex.run(r.dir, async () => {
+          const list = await uidlistOf(r);
+          return ctx.modseqs.stampExpunge(r, list.uidValidity, nextUid(list), done);
+        });
+        emit({ type: 'expunge', user, mailbox: r.name, uids: done, modseq });
+      }
       return done;
     },
 
@@ -256,7 +328,8 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
       const dst = await existing(user, to);
       const map = await msg.copy(ctx, src, uids, dst);
       const { uidValidity } = await ctx.mutex.run(dst.dir, async () => (await states.sync(dst)).list);
-      for (const uid of map.values()) emit({ type: 'append', user, mailbox: dst.name, uid, uidValidity });
+      const modseq = map.size > 0 ? await stampAppend(dst, [...map.values()]) : 0;
+      for (const uid of map.values()) emit({ type: 'append', user, mailbox: dst.name, uid, uidValidity, modseq });
       return map;
     },
 
@@ -284,7 +357,13 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
     },
 
     watch(user: MailUser): WatchStop {
-      const w = new UserWatcher(userDir(root, user), (mailbox) => emit({ type: 'external', user, mailbox }), ctx.own, logger.child({ domain: user.domain, user: user.localPart }));
+      const outside = (mailbox: string): void => {
+        // Another program changed the mailbox; a file may have been replaced under its old
+        // name: stat again (size, mtime) before trusting a cache entry or an INTERNALDATE.
+        for (const m of states.metaFor(ref(user, mailbox).dir).values()) delete m.mtime;
+        emit({ type: 'external', user, mailbox });
+      };
+      const w = new UserWatcher(userDir(root, user), outside, ctx.own, logger.child({ domain: user.domain, user: user.localPart }));
       watchers.add(w);
       const stop = () => {
         w.stop();
@@ -296,6 +375,7 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
     async close(): Promise<void> {
       for (const w of watchers) w.stop();
       watchers.clear();
+      await cache.flush();
       bus.removeAllListeners();
     },
   };

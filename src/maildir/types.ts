@@ -25,14 +25,19 @@ export interface MessageInfo {
   internalDate: Date;
   /** True while the file still sits in new/ (IMAP \Recent candidate). */
   isNew: boolean;
+  /** RFC 7162 mod-sequence: the last change of this message (append or flags), persisted. */
+  modseq: number;
 }
+
+/** RFC 6154 special uses the store can give a mailbox. */
+export type SpecialUse = '\\Drafts' | '\\Sent' | '\\Junk' | '\\Trash' | '\\Archive';
 
 export interface MailboxInfo {
   /** IMAP name in UTF-8, hierarchy separated by '/' internally ("INBOX", "Archive/2024"). */
   name: string;
   uidValidity: number;
   uidNext: number;
-  specialUse?: '\\Drafts' | '\\Sent' | '\\Junk' | '\\Trash' | '\\Archive';
+  specialUse?: SpecialUse;
   subscribed: boolean;
 }
 
@@ -63,14 +68,30 @@ export interface QuotaUsage {
 
 /** Records of what changed; one bus delivers them to every interested session. */
 export type StoreChange =
-  | { type: 'append'; user: MailUser; mailbox: string; uid: number; uidValidity: number }
-  | { type: 'flags'; user: MailUser; mailbox: string; uid: number; flags: SystemFlag[]; keywords: string[] }
-  | { type: 'expunge'; user: MailUser; mailbox: string; uids: number[] }
+  | { type: 'append'; user: MailUser; mailbox: string; uid: number; uidValidity: number; modseq: number }
+  | { type: 'flags'; user: MailUser; mailbox: string; uid: number; flags: SystemFlag[]; keywords: string[]; modseq: number }
+  | { type: 'expunge'; user: MailUser; mailbox: string; uids: number[]; modseq: number }
   | { type: 'mailbox-create'; user: MailUser; mailbox: string }
   | { type: 'mailbox-delete'; user: MailUser; mailbox: string }
   | { type: 'mailbox-rename'; user: MailUser; mailbox: string; newName: string }
   /** The directory changed on disk by another program (Dovecot, a restore): re-sync. */
   | { type: 'external'; user: MailUser; mailbox: string };
+
+export interface MessageListing {
+  uidValidity: number;
+  uidNext: number;
+  /** RFC 7162 HIGHESTMODSEQ; persisted, never goes down while UIDVALIDITY stays. */
+  highestModseq: number;
+  messages: MessageInfo[];
+}
+
+export interface SetFlagsOptions {
+  /** RFC 7162 3.1.3 UNCHANGEDSINCE: messages whose modseq is higher are left alone. */
+  unchangedSince?: number;
+}
+
+/** The messages as they are now (changed or not); `modified` lists UIDs that failed UNCHANGEDSINCE. */
+export type SetFlagsResult = MessageInfo[] & { modified: number[] };
 
 export interface MailStore {
   /** Creates the user's Maildir with INBOX, Drafts, Sent, Junk, Trash, Archive (idempotent). */
@@ -78,16 +99,19 @@ export interface MailStore {
   /** Removes nothing on disk by itself; deleting a user's mail is an explicit admin step. */
 
   listMailboxes(user: MailUser): Promise<MailboxInfo[]>;
-  createMailbox(user: MailUser, name: string): Promise<void>;
+  /** `specialUse`: CREATE-SPECIAL-USE (RFC 6154 3), kept in our own file (special-use.ts). */
+  createMailbox(user: MailUser, name: string, opts?: { specialUse?: SpecialUse }): Promise<void>;
   deleteMailbox(user: MailUser, name: string): Promise<void>;
   renameMailbox(user: MailUser, from: string, to: string): Promise<void>;
   setSubscribed(user: MailUser, name: string, subscribed: boolean): Promise<void>;
+  /** Every subscribed name, whether the mailbox exists or not (LIST (SUBSCRIBED), RFC 5258 3.1). */
+  listSubscriptions(user: MailUser): Promise<string[]>;
 
   /** Writes tmp → fsync → rename into new/ → fsync new/, then assigns the UID. */
   deliver(user: MailUser, mailbox: string, source: MessageSource, opts?: DeliverOptions): Promise<DeliverResult>;
 
   /** Current messages in UID order, after syncing new/ and cur/ with dovecot-uidlist. */
-  listMessages(user: MailUser, mailbox: string): Promise<{ uidValidity: number; uidNext: number; messages: MessageInfo[] }>;
+  listMessages(user: MailUser, mailbox: string): Promise<MessageListing>;
   /** Streams one message's bytes as stored. */
   openMessage(user: MailUser, mailbox: string, uid: number): Promise<Readable>;
   /**
@@ -103,7 +127,13 @@ export interface MailStore {
     op: 'set' | 'add' | 'remove',
     flags: SystemFlag[],
     keywords?: string[],
-  ): Promise<MessageInfo[]>;
+    opts?: SetFlagsOptions,
+  ): Promise<SetFlagsResult>;
+  /**
+   * UIDs expunged after `modseq` (RFC 7162 QRESYNC), ascending; null when expunges that old
+   * are no longer remembered (the caller treats every absent UID as expunged, 3.2.5.2).
+   */
+  expungedSince(user: MailUser, mailbox: string, modseq: number): Promise<number[] | null>;
   /** Removes the messages; returns the UIDs actually expunged. */
   expunge(user: MailUser, mailbox: string, uids: number[]): Promise<number[]>;
   /** Returns the map of source UID → new UID in the target (UIDPLUS COPYUID). */
