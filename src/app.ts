@@ -18,12 +18,15 @@ import { createTlsManager, type TlsManager } from './tls/manager.js';
 import { AuthThrottle } from './auth/throttle.js';
 import { createHttpService } from './http/server.js';
 import { startBackupScheduler, type BackupScheduler } from './backup/scheduler.js';
+import { createScanStage, type ScanStage } from './scan/index.js';
 
 export interface App {
   config: ResolvedConfig;
   directory: Directory;
   store: MailStore;
   pipeline: DeliveryPipeline;
+  /** ClamAV and Rspamd as configured (none when scan.clamav.host and scan.rspamd.url are unset). */
+  scan: ScanStage;
   tls: TlsManager;
   /** One brute-force throttle for every protocol that takes passwords. */
   authThrottle: AuthThrottle;
@@ -49,7 +52,8 @@ export async function startApp(config: ResolvedConfig, logger: Logger): Promise<
   // SQLite by default; `directory.driver: mariadb` reuses the old usermgmt database.
   const directory = await openDirectory(config, logger);
   const store = createMaildirStore({ root: config.mailRoot, hostname: config.hostname, logger });
-  const pipeline = createDeliveryPipeline({ directory, store, logger, hostname: config.hostname });
+  const scan = await createScanStage(config.scan, logger);
+  const pipeline = createDeliveryPipeline({ directory, store, logger, hostname: config.hostname, scan });
   const authThrottle = new AuthThrottle({
     maxFailuresPerIp: config.auth.maxFailuresPerIp,
     maxFailuresPerUser: config.auth.maxFailuresPerUser,
@@ -94,7 +98,7 @@ export async function startApp(config: ResolvedConfig, logger: Logger): Promise<
 
   if (config.http.enabled) {
     // Readiness checks of scanners and the outbound queue join here as those land.
-    services.push(createHttpService({ config, directory, store, pipeline, tls, authThrottle, logger, spoolDir, services: () => services, readinessChecks: () => [] }));
+    services.push(createHttpService({ config, directory, store, pipeline, tls, authThrottle, logger, spoolDir, services: () => services, readinessChecks: () => scan.readinessChecks() }));
   }
 
   const started: Service[] = [];
@@ -122,6 +126,7 @@ export async function startApp(config: ResolvedConfig, logger: Logger): Promise<
     directory,
     store,
     pipeline,
+    scan,
     tls,
     authThrottle,
     services,

@@ -1,11 +1,15 @@
 // The one inbound delivery pipeline. LMTP, the HTTPS ingest endpoint and the outbound
 // queue's local leg all call it; none of them writes to a Maildir on its own.
 //
-//   spooled message → (scanners, later) → recipient resolution → quota → Maildir deliver
-//   → one reply per accepted recipient
+//   spooled message → scan stage (ClamAV, Rspamd) → recipient resolution → quota
+//   → Maildir deliver (INBOX or Junk, header edits applied) → one reply per accepted recipient
 //
 // A reply of 250 is produced only after the store has fsynced the file and its
 // directory entry (the store's deliver() contract).
+//
+// The message is scanned once, before any recipient gets it; a refusal answers every
+// recipient. The queue's local leg (protocol ESMTPSA: our own users' submitted mail) is not
+// scanned again: submission scanned it (scan.clamav.scanSubmission).
 import { PassThrough, type Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Directory, Resolution, UserRecord } from '../directory/types.js';
@@ -14,6 +18,10 @@ import type { SpooledMessage } from './spool.js';
 import { traceHeaders } from './trace-headers.js';
 import { reply, type DeliveryReply, type InboundEnvelope } from './types.js';
 import { countDeliveries } from '../metrics/index.js';
+import type { ScanStage } from '../scan/index.js';
+import { applyHeaderEdits, hasEdits } from '../scan/header-edits.js';
+import { folderFor } from '../scan/spam-policy.js';
+import { noEdits, type HeaderEdits, type ScanOutcome } from '../scan/types.js';
 
 export interface DeliveryPipelineOptions {
   directory: Directory;
@@ -23,6 +31,8 @@ export interface DeliveryPipelineOptions {
   /** Deliveries to distinct users of one transaction that run at once. */
   parallelism?: number;
   now?: () => Date;
+  /** The scanners (src/scan/index.ts); without one, nothing is scanned. */
+  scan?: ScanStage;
 }
 
 export interface DeliveryPipeline {
@@ -54,6 +64,7 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
   const { directory, store, hostname } = opts;
   const parallelism = opts.parallelism ?? 4;
   const now = opts.now ?? (() => new Date());
+  const scan = opts.scan && opts.scan.scanners.length > 0 ? opts.scan : null;
   let forwarder: Forwarder | null = null;
 
   const mailUser = (u: UserRecord): MailUser => ({ domain: u.domain, localPart: u.localPart });
@@ -103,6 +114,7 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
     user: UserRecord,
     rcpt: string,
     log: Logger,
+    outcome: ScanOutcome,
   ): Promise<DeliveryReply> {
     const who = mailUser(user);
     try {
@@ -112,8 +124,15 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
       }
       // store.deliver creates a missing Maildir (imported users) with its default folders.
       const prefix = traceHeaders(env, user.address, rcpt, hostname, now());
-      const result = await store.deliver(who, 'INBOX', { open: () => prepend(prefix, message.open()) });
-      log.info({ user: user.address, uid: result.uid, size: result.size }, 'delivered');
+      const source = { open: () => prepend(prefix, edited(message.open(), outcome.edits)) };
+      const folder = scan ? folderFor(user.address, outcome, scan.spam) : 'INBOX';
+      const result = await store.deliver(who, folder, source).catch((err: unknown) => {
+        // A Junk folder the user deleted: INBOX rather than a bounce (Dovecot's LDA does the same).
+        if (folder === 'INBOX' || (err as { code?: unknown }).code !== 'no-mailbox') throw err;
+        log.info({ user: user.address, folder }, 'spam folder missing; delivered to INBOX');
+        return store.deliver(who, 'INBOX', source);
+      });
+      log.info({ user: user.address, uid: result.uid, size: result.size, ...(folder !== 'INBOX' ? { folder } : {}) }, 'delivered');
       return reply(250, '2.0.0', `${env.sessionId} Saved`);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
@@ -130,6 +149,15 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
     log: Logger,
     resolved?: ReadonlyMap<string, Resolution>,
   ): Promise<DeliveryReply[]> {
+    let outcome: ScanOutcome = { edits: noEdits() };
+    if (scan && env.protocol !== 'ESMTPSA') {
+      outcome = await scan.inbound({ env, message, log });
+      if (outcome.refuse) {
+        const r = outcome.refuse;
+        log.info({ code: r.code, enhanced: r.enhanced, reason: r.text, rcpts: env.recipients.length }, 'message refused by scan');
+        return countDeliveries(env.recipients.map((rcpt) => ({ ...r, text: `<${rcpt}>: ${r.text}` })));
+      }
+    }
     // One delivery per distinct user in the whole transaction (duplicate elimination, as
     // Postfix does): RCPT alice and an alias that reaches alice give alice one copy.
     const perUser = new Map<string, Promise<DeliveryReply>>();
@@ -182,7 +210,7 @@ export function createDeliveryPipeline(opts: DeliveryPipelineOptions): DeliveryP
         ...res.users.map((user) => {
           let p = perUser.get(user.address);
           if (!p) {
-            p = limited(() => deliverToUser(env, message, user, rcpt, log));
+            p = limited(() => deliverToUser(env, message, user, rcpt, log, outcome));
             perUser.set(user.address, p);
           }
           return p;
@@ -212,6 +240,14 @@ function summarise(rcpt: string, outcomes: DeliveryReply[]): DeliveryReply {
   const pick = temp ?? outcomes.find((r) => r.code < 300) ?? outcomes[0]!;
   const sep = pick.code < 300 ? ' ' : ': ';
   return { ...pick, text: `<${rcpt}>${sep}${pick.text}` };
+}
+
+/** The scan's header edits as a streaming transform on the header block (src/scan/header-edits.ts). */
+function edited(body: Readable, edits: HeaderEdits): Readable {
+  if (!hasEdits(edits)) return body;
+  const out = applyHeaderEdits(edits);
+  body.on('error', (err) => out.destroy(err));
+  return body.pipe(out);
 }
 
 function prepend(prefix: Buffer, body: Readable): Readable {

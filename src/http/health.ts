@@ -12,6 +12,8 @@ import type { Router } from './router.js';
 export interface ReadinessCheck {
   name: string;
   check(): Promise<void>;
+  /** Last known state without waiting on the network (scanners' cached PING), for /healthz. */
+  status?(): string;
 }
 
 export interface HealthOptions {
@@ -73,7 +75,12 @@ async function runCheck(c: ReadinessCheck, timeoutMs: number): Promise<{ name: s
 export function registerHealthRoutes(router: Router, opts: HealthOptions): () => void {
   const timeoutMs = opts.timeoutMs ?? 2000;
   const listening = new Set<string>();
-  router.get('/healthz', ({ res }) => sendJson(res, 200, { status: 'ok' }));
+  // Liveness stays 200 whatever the scanners do (a restart would not bring clamd back);
+  // their last known reachability is shown for the operator, without a network wait.
+  router.get('/healthz', ({ res }) => {
+    const detail = Object.fromEntries(opts.extraChecks().flatMap((c) => (c.status ? [[c.name, c.status()]] : [])));
+    sendJson(res, 200, Object.keys(detail).length ? { status: 'ok', checks: detail } : { status: 'ok' });
+  });
   router.get('/readyz', async ({ res, log }) => {
     const checks = await Promise.all([...coreChecks(opts, listening), ...opts.extraChecks()].map((c) => runCheck(c, timeoutMs)));
     const ready = checks.every((c) => c.ok);

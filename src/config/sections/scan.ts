@@ -31,6 +31,11 @@ export const scanSection = z
           .describe('clamd\'s `StreamMaxLength`: a larger message is not sent whole (clamd would refuse it) and is handled as `onFailure` says.'),
         onFailure: onFailure(),
         scanSubmission: z.boolean().default(true).describe('Also scan mail submitted by users (587/465); 554 5.7.1 when infected.'),
+        pingCacheSeconds: z
+          .number()
+          .min(0)
+          .default(5)
+          .describe('How long a PING result is reused by /readyz and /healthz, so that probes do not hammer clamd.'),
       })
       .prefault({})
       .describe('ClamAV over clamd\'s TCP protocol (INSTREAM, PING).'),
