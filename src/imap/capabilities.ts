@@ -17,6 +17,11 @@ export const BASE_CAPABILITIES = [
   'ENABLE',
   'SPECIAL-USE',
   'CHILDREN',
+  // Issue 4: server-side sorting and threading (RFC 5256, RFC 5957).
+  'SORT',
+  'SORT=DISPLAY',
+  'THREAD=ORDEREDSUBJECT',
+  'THREAD=REFERENCES',
 ] as const;
 
 export interface CapabilityContext {

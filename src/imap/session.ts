@@ -320,7 +320,8 @@ export class ImapSession {
       this.send(`${tag} BAD ${command.name} not allowed ${stateText(this.state.kind)}`);
       return;
     }
-    const allowExpunge = !(['FETCH', 'STORE', 'SEARCH'].includes(command.name) && !(command as { uid?: boolean }).uid);
+    // RFC 3501 7.4.1; SORT and THREAD answer with sequence numbers as SEARCH does, so they follow it too.
+    const allowExpunge = !(['FETCH', 'STORE', 'SEARCH', 'SORT', 'THREAD'].includes(command.name) && !(command as { uid?: boolean }).uid);
     metrics.commands.inc({ protocol: 'imap', command: command.name });
     // IDLE lasts as long as the client likes: its duration says nothing about the server.
     const timer = command.name === 'IDLE' ? null : metrics.imapCommandSeconds.startTimer({ command: command.name });

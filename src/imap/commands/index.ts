@@ -13,6 +13,7 @@ import * as store from './store.js';
 import * as copyMove from './copy-move.js';
 import * as expunge from './expunge.js';
 import * as idle from './idle.js';
+import * as sort from './sort.js';
 
 export type StateKind = 'notAuthenticated' | 'authenticated' | 'selected';
 type Of<N extends CommandName> = Extract<Command, { name: N }>;
@@ -55,6 +56,8 @@ export const COMMANDS: { [N in CommandName]: CommandSpec<N> } = {
   EXPUNGE: { states: SEL, run: expunge.expunge },
   'UID EXPUNGE': { states: SEL, run: expunge.uidExpunge },
   SEARCH: { states: SEL, run: search.search },
+  SORT: { states: SEL, run: sort.sort },
+  THREAD: { states: SEL, run: sort.thread },
   FETCH: { states: SEL, run: fetch.fetch },
   STORE: { states: SEL, run: store.store },
   COPY: { states: SEL, run: copyMove.copyMove },

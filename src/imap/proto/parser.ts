@@ -17,6 +17,7 @@
 import { parseDateTime, parseFlag, parseFlagList, parseListPattern, parseListReference, parseMailbox } from './parse-args.js';
 import { parseFetch } from './parse-fetch.js';
 import { parseSearch } from './parse-search.js';
+import { parseSort, parseThread } from './parse-sort.js';
 import { parseSequenceSet } from './sequence.js';
 import { clip, Cursor, isTagChar, ParseError, type RawRequest, utf8 } from './tokens.js';
 import type { Command, Request, StatusItem } from './types.js';
@@ -242,6 +243,10 @@ function parseUid(c: Cursor): Command {
       return parseFetch(c, true);
     case 'SEARCH':
       return parseSearch(c, true);
+    case 'SORT':
+      return parseSort(c, true);
+    case 'THREAD':
+      return parseThread(c, true);
     case 'STORE':
       return parseStore(c, true);
     case 'COPY':
@@ -287,6 +292,8 @@ const COMMANDS: Record<string, Parse> = {
   APPEND: parseAppend,
   SEARCH: (c) => parseSearch(c, false),
   FETCH: (c) => parseFetch(c, false),
+  SORT: (c) => parseSort(c, false),
+  THREAD: (c) => parseThread(c, false),
   STORE: (c) => parseStore(c, false),
   COPY: parseCopyMove('COPY', false),
   MOVE: parseCopyMove('MOVE', false),

@@ -113,7 +113,17 @@ export type Command =
       silent: boolean;
       flags: FlagName[];
     }
-  | { name: 'COPY' | 'MOVE'; uid: boolean; set: SequenceSet; mailbox: string };
+  | { name: 'COPY' | 'MOVE'; uid: boolean; set: SequenceSet; mailbox: string }
+  /** SORT (RFC 5256 3, RFC 5957); the charset is upper-cased, checked by the handler. */
+  | { name: 'SORT'; uid: boolean; criteria: SortCriterion[]; charset: string; key: SearchKey }
+  | { name: 'THREAD'; uid: boolean; algorithm: ThreadAlgorithm; charset: string; key: SearchKey };
+
+export type SortKeyName = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
+export interface SortCriterion {
+  key: SortKeyName;
+  reverse: boolean;
+}
+export type ThreadAlgorithm = 'REFERENCES' | 'ORDEREDSUBJECT';
 
 export type CommandName = Command['name'];
 
