@@ -5,14 +5,16 @@ import type { ScanOutcome } from './types.js';
 
 export type SpamSettings = ResolvedConfig['scan']['rspamd'];
 
-const JUNK_ACTIONS = new Set(['add header', 'rewrite subject']);
+// A `reject` that reaches delivery was configured to go to Junk (rejectAction: junk);
+// `discard` and `quarantine` are Rspamd actions an MTA without those facilities files as spam.
+const JUNK_ACTIONS = new Set(['add header', 'rewrite subject', 'reject', 'discard', 'quarantine']);
 
 export function folderFor(userAddress: string, outcome: ScanOutcome, cfg: SpamSettings): 'INBOX' | 'Junk' {
   const spam = outcome.spam;
   if (!spam) return 'INBOX';
   const own = cfg.users[userAddress.toLowerCase()] ?? {};
   if (!(own.junk ?? cfg.junk)) return 'INBOX';
-  if (own.threshold !== undefined && spam.score >= own.threshold) return 'Junk';
-  // A `reject` that reaches delivery was configured to go to Junk (rejectAction: junk).
-  return JUNK_ACTIONS.has(spam.action) || spam.action === 'reject' ? 'Junk' : 'INBOX';
+  // A user's own threshold decides both ways: stricter or more lenient than Rspamd's actions.
+  if (own.threshold !== undefined) return spam.score >= own.threshold ? 'Junk' : 'INBOX';
+  return JUNK_ACTIONS.has(spam.action) ? 'Junk' : 'INBOX';
 }
