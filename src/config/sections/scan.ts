@@ -11,7 +11,7 @@ const onFailure = () =>
 const spamUser = z
   .strictObject({
     junk: z.boolean().optional().describe('Overrides `scan.rspamd.junk` for this user.'),
-    threshold: z.number().optional().describe('Score at or above which this user\'s copy goes to Junk, whatever Rspamd\'s action.'),
+    threshold: z.number().optional().describe('Score at or above which this user\'s copy goes to Junk and below which it stays in INBOX, whatever Rspamd\'s action (a refusal still refuses).'),
   })
   .describe('Spam settings of one user.');
 
@@ -49,7 +49,14 @@ export const scanSection = z
         rejectAction: z.enum(['reject', 'junk']).default('reject').describe('Rspamd\'s `reject` action: refuse with 550 5.7.1, or deliver to Junk.'),
         junk: z.boolean().default(true).describe('Deliver `add header` / `rewrite subject` mail to the recipient\'s Junk folder (otherwise INBOX, with the headers).'),
         users: z.record(z.string(), spamUser).default({}).describe('Per-user spam settings, keyed by the user\'s address.'),
-        learnRetries: z.number().int().min(0).default(5).describe('Attempts to hand a learn request to the controller before it is dropped (logged).'),
+        learnRetries: z.number().int().min(0).default(5).describe('Retries (after the first attempt) of a learn request the controller did not take (unreachable, timeout, 5xx) before it is dropped (logged).'),
+        learnBackoffSeconds: z.number().positive().default(10).describe('Wait before the first retry of a learn request; doubled for each further retry (at most 10 minutes).'),
+        learnQueueSize: z
+          .number()
+          .int()
+          .min(1)
+          .default(1000)
+          .describe('Learn requests waiting in memory (one per moved message); beyond this, new ones are dropped (logged). Pending learns are lost when the server stops.'),
       })
       .prefault({})
       .describe('Rspamd over its HTTP protocol (/checkv2), and learning from the user\'s moves to and from Junk.'),
