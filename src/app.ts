@@ -19,6 +19,7 @@ import { AuthThrottle } from './auth/throttle.js';
 import { createHttpService } from './http/server.js';
 import { startBackupScheduler, type BackupScheduler } from './backup/scheduler.js';
 import { createScanStage, type ScanStage } from './scan/index.js';
+import type { ScanRequest } from './scan/types.js';
 
 export interface App {
   config: ResolvedConfig;
@@ -77,7 +78,9 @@ export async function startApp(config: ResolvedConfig, logger: Logger): Promise<
     );
   }
   // The outbound queue worker, then 'submission' (587, STARTTLS) and 'submissions' (465).
-  services.push(...(await createOutboundServices({ config, directory, pipeline, tls, authThrottle, logger })));
+  // Submitted mail is virus-scanned before it is queued; its local leg is then not scanned again.
+  const scanSubmission = scan.submissionScanned ? async (req: ScanRequest) => (await scan.submission(req)).refuse ?? null : undefined;
+  services.push(...(await createOutboundServices({ config, directory, pipeline, tls, authThrottle, logger, ...(scanSubmission ? { scanSubmission } : {}) })));
   // 'imap' (STARTTLS) and 'imaps' (implicit TLS), sharing one change hub and per-IP count.
   services.push(...createImapServices({ config, directory, store, tls, authThrottle, logger }));
   // 'pop3' (STLS) and 'pop3s' (implicit TLS), sharing one maildrop lock registry.

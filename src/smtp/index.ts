@@ -14,7 +14,7 @@ import { QueueStore } from '../relay/queue-store.js';
 import { createSmartHost } from '../relay/smarthost.js';
 import { createQueueWorker, type QueueWorker } from '../relay/worker.js';
 import { createForwarder } from '../relay/forward.js';
-import { createSubmissionService } from './server.js';
+import { createSubmissionService, type SubmissionServiceOptions } from './server.js';
 import { createSenderPolicy, HourlyLimiter } from './sender-policy.js';
 
 export interface QueueService extends Service {
@@ -32,6 +32,8 @@ export interface OutboundDeps {
   logger: Logger;
   /** Metrics hook: queued messages, called on every change. */
   onQueueSize?: (messages: number) => void;
+  /** Submission virus scan (src/scan), passed to both listeners. */
+  scanSubmission?: SubmissionServiceOptions['scan'];
 }
 
 export const queueDir = (config: ResolvedConfig): string => config.relay.spoolDir ?? join(config.dataDir, 'queue');
@@ -101,6 +103,7 @@ export async function createOutboundServices(deps: OutboundDeps): Promise<Servic
         queue: store,
         maxSpoolBytes: config.relay.maxSpoolBytes,
         enqueued: (env) => worker.enqueued(env),
+        ...(deps.scanSubmission ? { scan: deps.scanSubmission } : {}),
         logger,
       }),
     );

@@ -9,6 +9,7 @@
 //
 // Nothing is buffered whole except the header section, which is capped.
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { DeliveryReply } from '../delivery/types.js';
@@ -40,6 +41,8 @@ export interface IntakeRequest {
   checkFrom(addresses: string[]): Promise<DeliveryReply | null>;
   /** A DKIM signer for the From: domain, if it has keys. */
   signerFor(domain: string): Promise<DkimSignature | null>;
+  /** Virus scan of the received bytes (issue 7, scan.clamav.scanSubmission); a reply refuses. */
+  scan?(open: () => Readable, size: number): Promise<DeliveryReply | null>;
   log: Logger;
 }
 
@@ -158,8 +161,11 @@ export async function receiveMessage(req: IntakeRequest): Promise<IntakeResult> 
   if (norm.sawBareEol) req.log.info('bare CR or LF normalised to CRLF');
 
   let prefix = req.received;
-  // The body is complete: its flush to disk overlaps the signature (the commit still fsyncs).
+  // The body is complete: its flush to disk overlaps the signature (the commit still fsyncs),
+  // and so does the virus scan, which reads the uncommitted file back (never the memory).
   writer.flushBody();
+  const size = writer.size;
+  const scanned = req.scan?.(() => createReadStream(req.queue.msgPath(id), { start: 0, end: Math.max(0, size - 1) }), size);
   if (signer) {
     const s: DkimSignature = signer;
     await new Promise<void>((resolve, reject) => {
@@ -169,6 +175,8 @@ export async function receiveMessage(req: IntakeRequest): Promise<IntakeResult> 
     });
     prefix = s.headers() + prefix;
   }
+  const infected = await scanned;
+  if (infected) return refuse(infected);
   try {
     const env = await writer.commit({
       mailFrom: req.mailFrom,

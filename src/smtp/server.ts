@@ -29,6 +29,7 @@ import { isAddress } from './headers.js';
 import { HourlyLimiter, type SenderPolicy } from './sender-policy.js';
 import { installStarttlsReply } from './reply-fixups.js';
 import { metrics } from '../metrics/index.js';
+import type { ScanRequest } from '../scan/types.js';
 
 export interface SubmissionServiceOptions {
   name: 'submission' | 'submissions';
@@ -49,6 +50,8 @@ export interface SubmissionServiceOptions {
   maxSpoolBytes: number;
   /** Hands a committed message to the queue worker. */
   enqueued(env: QueueEnvelope): void;
+  /** Virus scan before the message is committed (src/scan: ClamAV when scanSubmission is on). */
+  scan?: (req: ScanRequest) => Promise<DeliveryReply | null>;
   logger: Logger;
   closeTimeoutMs?: number;
 }
@@ -241,6 +244,7 @@ export function createSubmissionService(opts: SubmissionServiceOptions): Service
         return null;
       },
       signerFor: async (domain) => (opts.dkim ? opts.dkim.signerFor(domain, st.log) : null),
+      ...(opts.scan ? { scan: submissionScan(opts.scan, session, mailFrom, recipients, user, st.log) } : {}),
       log: st.log,
     });
     if (!result.ok) return result.reply;
@@ -248,6 +252,11 @@ export function createSubmissionService(opts: SubmissionServiceOptions): Service
     st.log.info({ qid: result.env.id, from: mailFrom, rcpts: recipients.length, size: result.env.size, dkim: result.env.prefix.startsWith('DKIM') }, 'queued');
     opts.enqueued(result.env);
     return reply(250, '2.0.0', `Ok: queued as ${result.env.id}`);
+  }
+
+  function submissionScan(scan: NonNullable<SubmissionServiceOptions['scan']>, session: SMTPServerSession, mailFrom: string, rcpts: QueueRecipient[], user: UserRecord, log: Logger) {
+    const env = { mailFrom, recipients: rcpts.map((r) => r.address), remoteAddress: session.remoteAddress, heloName: session.hostNameAppearsAs ?? '', protocol: 'ESMTPSA' as const, sessionId: session.id };
+    return (open: () => import('node:stream').Readable, size: number) => scan({ env, message: { size, exceeded: false, open, dispose: async () => {} }, log, user: user.address });
   }
 
   const build = (insecureAuth: boolean): SMTPServer => {
