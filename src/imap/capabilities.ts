@@ -17,6 +17,16 @@ export const BASE_CAPABILITIES = [
   'ENABLE',
   'SPECIAL-USE',
   'CHILDREN',
+  // Part 2 (issue 4): listing, status, quota, search results, BINARY, UTF-8 names.
+  'LIST-EXTENDED',
+  'LIST-STATUS',
+  'STATUS=SIZE',
+  'CREATE-SPECIAL-USE',
+  'QUOTA',
+  'QUOTA=RES-STORAGE',
+  'ESEARCH',
+  'BINARY',
+  'UTF8=ACCEPT',
   // Issue 4: server-side sorting and threading (RFC 5256, RFC 5957).
   'SORT',
   'SORT=DISPLAY',
@@ -32,10 +42,13 @@ export interface CapabilityContext {
   /** Passwords may be sent now: TLS, or loopback with `auth.loopbackIsSecure`. */
   secure: boolean;
   authenticated: boolean;
+  /** The largest APPEND accepted (imap.maxLiteralBytes), announced as APPENDLIMIT (RFC 7889). */
+  appendLimit?: number;
 }
 
 export function capabilities(ctx: CapabilityContext): string[] {
   const caps: string[] = [...BASE_CAPABILITIES];
+  if (ctx.appendLimit !== undefined) caps.push(`APPENDLIMIT=${ctx.appendLimit}`);
   if (!ctx.authenticated) {
     if (!ctx.tls && ctx.starttlsAvailable) caps.push('STARTTLS');
     if (ctx.secure) for (const m of SASL_MECHANISMS) caps.push(`AUTH=${m}`);

@@ -24,7 +24,11 @@ export type ResponseCode =
   | 'UNAVAILABLE'
   | 'PARSE'
   | 'READ-ONLY'
-  | 'READ-WRITE';
+  | 'READ-WRITE'
+  // Part 2 extensions: RFC 6154 3, RFC 3516 4.3, RFC 5530 (NOPERM for SETQUOTA).
+  | 'USEATTR'
+  | 'UNKNOWN-CTE'
+  | 'NOPERM';
 
 abstract class ImapError extends Error {
   constructor(

@@ -4,6 +4,7 @@
 // as "a.b" and could not round-trip; with '/', the store cannot put '.' in a Maildir++ level.
 // The parser has already decoded modified UTF-7 (RFC 3501 5.1.3).
 import { ImapNo } from './errors.js';
+import { mailboxString } from './response.js';
 
 export type Delimiter = '.' | '/';
 
@@ -64,4 +65,16 @@ export function normalizeInboxPattern(full: string, delim: Delimiter): string {
   const rest = full.slice(5);
   if (rest === '' || rest.startsWith(delim) || rest[0] === '*' || rest[0] === '%') return 'INBOX' + rest;
   return full;
+}
+
+/**
+ * A mailbox name for a response line. After ENABLE UTF8=ACCEPT it is sent as UTF-8 (RFC 6855
+ * 3: the server must not send modified UTF-7 then); before, as modified UTF-7 (RFC 3501
+ * 5.1.3). Quoted when short, a literal otherwise.
+ */
+export function mailboxOut(clientName: string, utf8: boolean): string {
+  if (!utf8) return mailboxString(clientName);
+  const bytes = Buffer.byteLength(clientName, 'utf8');
+  if (bytes < 1024 && !CONTROL.test(clientName)) return `"${clientName.replace(/[\\"]/g, '\\$&')}"`;
+  return `{${bytes}}\r\n${clientName}`;
 }

@@ -73,7 +73,7 @@ export type SessionState =
 const MAX_QUEUED = 64;
 
 /** Commands after which the receiver pauses (see src/imap/proto/receiver.ts). */
-const PAUSING = new Set(['IDLE', 'AUTHENTICATE', 'STARTTLS']);
+const PAUSING = new Set(['IDLE', 'AUTHENTICATE', 'STARTTLS', 'ENABLE']);
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
@@ -95,6 +95,8 @@ export class ImapSession {
   private idleNotify: (() => void) | null = null;
   /** UIDVALIDITY of mailboxes seen in append records (COPYUID/APPENDUID without a listing). */
   readonly uidValidityOf = new Map<string, number>();
+  /** Extensions turned on by ENABLE (RFC 5161), upper-cased (commands/misc.ts). */
+  readonly enabled = new Set<string>();
   private readonly onData = (chunk: Buffer): void => this.receive(chunk);
 
   constructor(
@@ -123,8 +125,15 @@ export class ImapSession {
     return this.deps.delimiter;
   }
 
+  /** UTF8=ACCEPT (RFC 6855 3): the requests after the ENABLE carry UTF-8 mailbox names. */
+  enableUtf8(): void {
+    this.enabled.add('UTF8=ACCEPT');
+    this.receiver.utf8Names = true;
+  }
+
   capabilities(): string[] {
     return capabilities({
+      appendLimit: this.deps.limits.maxLiteralBytes,
       tls: this.tlsActive,
       starttlsAvailable: this.starttlsAvailable,
       secure: this.secure,

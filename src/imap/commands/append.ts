@@ -2,7 +2,7 @@
 // and [OVERQUOTA] (RFC 5530) from the user's quota in the directory. The receiver has
 // already capped the literal at `imap.maxLiteralBytes` and refused bigger ones unread.
 import { Readable } from 'node:stream';
-import { ImapNo } from '../errors.js';
+import { ImapBad, ImapNo } from '../errors.js';
 import { toStoreName } from '../names.js';
 import type { Command } from '../proto/types.js';
 import type { ImapSession } from '../session.js';
@@ -17,6 +17,8 @@ export async function append(s: ImapSession, cmd: Of<'APPEND'>): Promise<string>
   const name = toStoreName(cmd.mailbox, s.delimiter);
   const { flags, keywords } = splitFlags(cmd.flags);
   if (cmd.message.length === 0) throw new ImapNo('Cannot append an empty message', 'CANNOT');
+  // RFC 6855 4: the UTF8 data item exists only for sessions that enabled UTF8=ACCEPT.
+  if (cmd.utf8 && !s.enabled.has('UTF8=ACCEPT')) throw new ImapBad('APPEND UTF8 needs ENABLE UTF8=ACCEPT first');
   const fresh = await s.deps.directory.getUser(user.address);
   const quotaMb = fresh?.quotaMb ?? user.quotaMb;
   if (quotaMb > 0) {

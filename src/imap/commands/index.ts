@@ -13,6 +13,8 @@ import * as store from './store.js';
 import * as copyMove from './copy-move.js';
 import * as expunge from './expunge.js';
 import * as idle from './idle.js';
+import * as listing from './list.js';
+import * as quota from './quota.js';
 import * as sort from './sort.js';
 
 export type StateKind = 'notAuthenticated' | 'authenticated' | 'selected';
@@ -44,12 +46,15 @@ export const COMMANDS: { [N in CommandName]: CommandSpec<N> } = {
   RENAME: { states: AUTH, run: mailbox.rename },
   SUBSCRIBE: { states: AUTH, run: mailbox.subscribe },
   UNSUBSCRIBE: { states: AUTH, run: mailbox.subscribe },
-  LIST: { states: AUTH, run: mailbox.list },
-  LSUB: { states: AUTH, run: mailbox.list },
+  LIST: { states: AUTH, run: listing.list },
+  LSUB: { states: AUTH, run: listing.list },
   NAMESPACE: { states: AUTH, run: mailbox.namespace },
   STATUS: { states: AUTH, run: mailbox.status },
   APPEND: { states: AUTH, run: append.append },
   IDLE: { states: AUTH, run: idle.idle },
+  GETQUOTA: { states: AUTH, run: quota.getQuota },
+  GETQUOTAROOT: { states: AUTH, run: quota.getQuotaRoot },
+  SETQUOTA: { states: AUTH, run: quota.setQuota },
   CHECK: { states: SEL, run: misc.check },
   CLOSE: { states: SEL, run: select.close },
   UNSELECT: { states: SEL, run: select.unselect },

@@ -1,9 +1,10 @@
-// CREATE, DELETE, RENAME, SUBSCRIBE/UNSUBSCRIBE, LIST/LSUB, NAMESPACE, STATUS (RFC 3501 6.3).
-import type { MailboxInfo } from '../../maildir/types.js';
+// CREATE (with CREATE-SPECIAL-USE, RFC 6154 3), DELETE, RENAME, SUBSCRIBE/UNSUBSCRIBE,
+// NAMESPACE, STATUS (RFC 3501 6.3; SIZE RFC 8438, APPENDLIMIT RFC 7889). LIST/LSUB: list.ts.
+import { isSpecialUse } from '../../maildir/special-use.js';
 import { ImapBad, ImapNo } from '../errors.js';
-import { listMatcher, toClientName, toStoreName } from '../names.js';
-import type { Command } from '../proto/types.js';
-import { imapString, mailboxString } from '../response.js';
+import { mailboxOut, toClientName, toStoreName } from '../names.js';
+import type { Command, StatusItem } from '../proto/types.js';
+import { imapString } from '../response.js';
 import type { ImapSession } from '../session.js';
 
 type Of<N extends Command['name']> = Extract<Command, { name: N }>;
@@ -17,9 +18,16 @@ export async function create(s: ImapSession, cmd: Of<'CREATE'>): Promise<string>
   const { mailUser } = user(s);
   const name = toStoreName(cmd.mailbox, s.delimiter, { allowTrailingDelimiter: true, forbidWildcards: true });
   if (name === 'INBOX') throw new ImapNo('INBOX always exists', 'ALREADYEXISTS');
+  // RFC 6154 3: a use we cannot give (\All, \Flagged: virtual mailboxes) is NO [USEATTR];
+  // one mailbox has at most one use here.
+  const uses = [...new Set(cmd.useAttrs ?? [])];
+  const use = uses[0];
+  if (uses.length > 1 || (use !== undefined && !isSpecialUse(use))) {
+    throw new ImapNo(uses.length > 1 ? 'Only one special use per mailbox' : `Special use ${use} is not supported`, 'USEATTR');
+  }
   // Maildir++ needs no parent directory: a missing parent simply lists as \Noselect
   // (RFC 3501 6.3.3 lets the server create superior names or not).
-  await s.deps.store.createMailbox(mailUser, name);
+  await s.deps.store.createMailbox(mailUser, name, use ? { specialUse: use } : {});
   return 'CREATE completed';
 }
 
@@ -58,65 +66,6 @@ export async function subscribe(s: ImapSession, cmd: Of<'SUBSCRIBE' | 'UNSUBSCRI
   return `${cmd.name} completed`;
 }
 
-interface Entry {
-  client: string;
-  real: MailboxInfo | null;
-  hasChildren: boolean;
-}
-
-/** Every mailbox plus its missing ancestors (listed \Noselect), in client form. */
-function entries(boxes: MailboxInfo[], s: ImapSession, filter?: (m: MailboxInfo) => boolean): Entry[] {
-  const byName = new Map<string, Entry>();
-  const wanted = filter ? boxes.filter(filter) : boxes;
-  const all = new Set(boxes.map((b) => b.name));
-  for (const b of wanted) {
-    byName.set(b.name, { client: toClientName(b.name, s.delimiter), real: b, hasChildren: false });
-    const levels = b.name.split('/');
-    for (let i = 1; i < levels.length; i++) {
-      const parent = levels.slice(0, i).join('/');
-      if (!byName.has(parent)) {
-        // LSUB: an unsubscribed parent of a subscribed child shows as \Noselect (RFC 3501 6.3.9).
-        const real = !filter && all.has(parent) ? (boxes.find((x) => x.name === parent) ?? null) : null;
-        byName.set(parent, { client: toClientName(parent, s.delimiter), real, hasChildren: true });
-      } else byName.get(parent)!.hasChildren = true;
-    }
-  }
-  for (const b of boxes) {
-    const levels = b.name.split('/');
-    if (levels.length > 1) {
-      const parent = byName.get(levels.slice(0, -1).join('/'));
-      if (parent) parent.hasChildren = true;
-    }
-  }
-  const list = [...byName.values()];
-  // INBOX first, then by name: a stable order helps clients and tests.
-  return list.sort((a, b) => (a.client === 'INBOX' ? -1 : b.client === 'INBOX' ? 1 : a.client < b.client ? -1 : a.client > b.client ? 1 : 0));
-}
-
-export async function list(s: ImapSession, cmd: Of<'LIST' | 'LSUB'>): Promise<string> {
-  const { mailUser } = user(s);
-  const delim = s.delimiter;
-  if (cmd.pattern === '') {
-    // RFC 3501 6.3.8: an empty pattern asks for the delimiter and the reference's root.
-    if (cmd.name === 'LIST') s.send(`* LIST (\\Noselect) ${imapString(delim)} ""`);
-    return `${cmd.name} completed`;
-  }
-  const boxes = await s.deps.store.listMailboxes(mailUser);
-  const match = listMatcher(cmd.reference, cmd.pattern, delim);
-  const lsub = cmd.name === 'LSUB';
-  for (const e of entries(boxes, s, lsub ? (m) => m.subscribed : undefined)) {
-    if (!match(e.client)) continue;
-    const attrs: string[] = [];
-    if (!e.real) attrs.push('\\Noselect');
-    if (!lsub) {
-      attrs.push(e.hasChildren ? '\\HasChildren' : '\\HasNoChildren'); // RFC 3348
-      if (e.real?.specialUse) attrs.push(e.real.specialUse); // RFC 6154
-    }
-    s.send(`* ${cmd.name} (${attrs.join(' ')}) ${imapString(delim)} ${mailboxString(e.client)}`);
-  }
-  return `${cmd.name} completed`;
-}
-
 /** RFC 2342: one personal namespace, no shared or other users' folders. */
 export async function namespace(s: ImapSession): Promise<string> {
   s.send(`* NAMESPACE (("" ${imapString(s.delimiter)})) NIL NIL`);
@@ -124,15 +73,21 @@ export async function namespace(s: ImapSession): Promise<string> {
 }
 
 export async function status(s: ImapSession, cmd: Of<'STATUS'>): Promise<string> {
-  const { mailUser } = user(s);
+  user(s);
   const name = toStoreName(cmd.mailbox, s.delimiter);
-  for (const item of cmd.items) {
-    if (item === 'HIGHESTMODSEQ' || item === 'SIZE') throw new ImapBad(`STATUS ${item} is not supported`);
-  }
+  s.send(await statusLine(s, name, cmd.items));
+  return 'STATUS completed';
+}
+
+/** `* STATUS name (...)` for STATUS and LIST-STATUS (RFC 5819); throws StoreError no-mailbox. */
+export async function statusLine(s: ImapSession, name: string, items: StatusItem[]): Promise<string> {
+  const { mailUser } = user(s);
+  // HIGHESTMODSEQ belongs to CONDSTORE (RFC 7162 3.1.1), which answers it here once offered.
+  if (items.includes('HIGHESTMODSEQ')) throw new ImapBad('STATUS HIGHESTMODSEQ is not supported');
   const listing = await s.deps.store.listMessages(mailUser, name);
   const msgs = listing.messages;
   const out: string[] = [];
-  for (const item of cmd.items) {
+  for (const item of items) {
     switch (item) {
       case 'MESSAGES':
         out.push(`MESSAGES ${msgs.length}`);
@@ -149,10 +104,17 @@ export async function status(s: ImapSession, cmd: Of<'STATUS'>): Promise<string>
       case 'UNSEEN':
         out.push(`UNSEEN ${msgs.filter((m) => !m.flags.includes('\\Seen')).length}`);
         break;
+      case 'SIZE':
+        // RFC 8438: the sum of the messages' RFC822.SIZE, which is the CRLF size (W=).
+        out.push(`SIZE ${msgs.reduce((n, m) => n + m.vsize, 0)}`);
+        break;
+      case 'APPENDLIMIT':
+        // RFC 7889 4: the same limit for every mailbox, the one CAPABILITY announces.
+        out.push(`APPENDLIMIT ${s.deps.limits.maxLiteralBytes}`);
+        break;
       default:
         break;
     }
   }
-  s.send(`* STATUS ${mailboxString(toClientName(name, s.delimiter))} (${out.join(' ')})`);
-  return 'STATUS completed';
+  return `* STATUS ${mailboxOut(toClientName(name, s.delimiter), s.enabled.has('UTF8=ACCEPT'))} (${out.join(' ')})`;
 }

@@ -37,9 +37,26 @@ export async function id(s: ImapSession, cmd: Of<'ID'>): Promise<string> {
   return 'ID completed';
 }
 
-/** RFC 5161: nothing in part 1 can be enabled (CONDSTORE/UTF8=ACCEPT come later); unknown names are ignored. */
+/**
+ * What ENABLE can turn on (RFC 5161 3.1), by upper-cased name; other names are ignored, as
+ * the RFC asks. UTF8=ACCEPT (RFC 6855 3) switches mailbox names to UTF-8 for the requests
+ * after this one (the receiver pauses after ENABLE so none is parsed early).
+ */
+const ENABLEABLE: Record<string, (s: ImapSession) => void> = {
+  'UTF8=ACCEPT': (s) => s.enableUtf8(),
+};
+
+/** `* ENABLED` lists what this command turned on, not what was on already (as Dovecot). */
 export async function enable(s: ImapSession, cmd: Of<'ENABLE'>): Promise<string> {
   s.log.debug({ requested: cmd.capabilities }, 'enable');
-  s.send('* ENABLED');
+  const now: string[] = [];
+  for (const name of cmd.capabilities) {
+    const on = ENABLEABLE[name];
+    if (!on || s.enabled.has(name)) continue;
+    on(s);
+    s.enabled.add(name);
+    now.push(name);
+  }
+  s.send(now.length ? `* ENABLED ${now.join(' ')}` : '* ENABLED');
   return 'ENABLE completed';
 }

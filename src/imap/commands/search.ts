@@ -7,17 +7,21 @@ import { ImapNo } from '../errors.js';
 import { sortFlags } from '../mailbox-view.js';
 import type { MessageLoader } from '../fetch.js';
 import { matchSearch } from '../search.js';
-import type { Command } from '../proto/types.js';
+import type { Command, SearchReturn } from '../proto/types.js';
+import { imapString, uidSetText } from '../response.js';
 import type { ImapSession } from '../session.js';
+import { ImapBad } from '../errors.js';
 
 type Of<N extends Command['name']> = Extract<Command, { name: N }>;
 
 /** What we can decode search strings from (RFC 3501 6.4.4: US-ASCII and UTF-8 at least). */
 const CHARSETS = new Set(['UTF-8', 'US-ASCII']);
 
-export async function search(s: ImapSession, cmd: Of<'SEARCH'>): Promise<string> {
+export async function search(s: ImapSession, cmd: Of<'SEARCH'>, tag: string): Promise<string> {
   if (s.state.kind !== 'selected') throw new Error('not selected');
   const { sel, mailUser } = s.state;
+  // RFC 6855 3: after ENABLE UTF8=ACCEPT every string is UTF-8; a CHARSET conflicts with that.
+  if (cmd.charset !== undefined && s.enabled.has('UTF8=ACCEPT')) throw new ImapBad('CHARSET is not allowed after ENABLE UTF8=ACCEPT');
   if (cmd.charset !== undefined && !CHARSETS.has(cmd.charset.toUpperCase())) {
     throw new ImapNo('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
   }
@@ -49,6 +53,23 @@ export async function search(s: ImapSession, cmd: Of<'SEARCH'>): Promise<string>
       throw err;
     }
   }
-  s.send(hits.length > 0 ? `* SEARCH ${hits.join(' ')}` : '* SEARCH');
+  if (cmd.return) s.send(esearchLine(tag, cmd.uid, hits, cmd.return));
+  else s.send(hits.length > 0 ? `* SEARCH ${hits.join(' ')}` : '* SEARCH');
   return `${cmd.uid ? 'UID SEARCH' : 'SEARCH'} completed`;
+}
+
+/**
+ * `* ESEARCH (TAG "t") [UID] MIN n MAX n ALL set COUNT n` (RFC 4731 3.1): in that fixed
+ * order (as Dovecot), MIN/MAX/ALL left out when nothing matched, COUNT always when asked.
+ * `hits` are ascending; ALL is a compressed sequence set (1:3,5).
+ */
+export function esearchLine(tag: string, uid: boolean, hits: number[], opts: readonly SearchReturn[]): string {
+  let out = `* ESEARCH (TAG ${imapString(tag)})${uid ? ' UID' : ''}`;
+  if (hits.length > 0) {
+    if (opts.includes('MIN')) out += ` MIN ${hits[0]}`;
+    if (opts.includes('MAX')) out += ` MAX ${hits[hits.length - 1]}`;
+    if (opts.includes('ALL')) out += ` ALL ${uidSetText(hits)}`;
+  }
+  if (opts.includes('COUNT')) out += ` COUNT ${hits.length}`;
+  return out;
 }

@@ -1,7 +1,19 @@
 // Argument grammar shared by several commands: mailbox names, flags, dates. Pure.
 import { decodeMutf7 } from '../../maildir/utf7.js';
 import { clip, type Cursor, isListChar } from './tokens.js';
-import type { FlagName } from './types.js';
+import type { FlagName, StatusItem } from './types.js';
+
+/**
+ * Cursors of sessions that enabled UTF8=ACCEPT (RFC 6855 3): their mailbox names are UTF-8
+ * as written, with no modified UTF-7 decoding (as IMAP4rev2, RFC 9051 5.1, reads them), so
+ * `Tom&Jerry` is that name and not a broken shift sequence. The parser marks a cursor when
+ * the session asks for it (ParseOptions.utf8Names).
+ */
+const UTF8_NAMES = new WeakSet<Cursor>();
+
+export function acceptUtf8Names(c: Cursor): void {
+  UTF8_NAMES.add(c);
+}
 
 /**
  * mailbox = "INBOX" / astring (RFC 3501 9), decoded from modified UTF-7 into UTF-8.
@@ -17,6 +29,14 @@ export function parseMailbox(c: Cursor, what = 'a mailbox name'): string {
 }
 
 function decodeMailboxBytes(c: Cursor, raw: Buffer): string {
+  if (UTF8_NAMES.has(c)) {
+    if (raw.includes(0)) c.fail('NUL in mailbox name');
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    } catch {
+      return c.fail('Mailbox name is not valid UTF-8 (RFC 6855 3)');
+    }
+  }
   for (const b of raw) {
     if (b === 0) c.fail('NUL in mailbox name');
     if (b >= 0x80) c.fail('Mailbox name is not valid modified UTF-7 (8-bit bytes; RFC 3501 5.1.3)');
@@ -40,6 +60,22 @@ export function parseListPattern(c: Cursor): string {
   const text = c.take(isListChar);
   if (text === '') c.fail('Expected a mailbox pattern');
   return decodeMailboxBytes(c, Buffer.from(text, 'latin1'));
+}
+
+const STATUS_ITEMS = new Set<StatusItem>(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'SIZE', 'HIGHESTMODSEQ', 'APPENDLIMIT']);
+
+/** status-att-list = "(" status-att *(SP status-att) ")" (RFC 3501 9; SIZE RFC 8438, APPENDLIMIT RFC 7889); STATUS and LIST-STATUS. */
+export function parseStatusItems(c: Cursor): StatusItem[] {
+  const items = c.list(
+    () => {
+      const item = c.keyword('a status item') as StatusItem;
+      if (!STATUS_ITEMS.has(item)) c.fail(`Unknown STATUS item ${clip(item)}`);
+      return item;
+    },
+    false,
+    'a status item list',
+  );
+  return [...new Set(items)];
 }
 
 const SYSTEM_FLAGS = new Map(['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'].map((f) => [f.toUpperCase(), f]));

@@ -14,19 +14,20 @@
 //   keys, and header names are lower-cased.
 // - Quoted strings may carry UTF-8 bytes (clients send them in LOGIN and SEARCH even
 //   without UTF8=ACCEPT); mailbox names may not.
-import { parseDateTime, parseFlag, parseFlagList, parseListPattern, parseListReference, parseMailbox } from './parse-args.js';
+import { acceptUtf8Names, parseFlag, parseFlagList, parseMailbox, parseStatusItems } from './parse-args.js';
+import { parseAppend, parseCreate } from './parse-create-append.js';
+import { parseSearchCommand } from './parse-esearch.js';
 import { parseFetch } from './parse-fetch.js';
-import { parseSearch } from './parse-search.js';
+import { parseListCommand } from './parse-list.js';
+import { parseGetQuota, parseGetQuotaRoot, parseSetQuota } from './parse-quota.js';
 import { parseSort, parseThread } from './parse-sort.js';
 import { parseSequenceSet } from './sequence.js';
 import { clip, Cursor, isTagChar, ParseError, type RawRequest, utf8 } from './tokens.js';
-import type { Command, Request, StatusItem } from './types.js';
+import type { Command, Request } from './types.js';
 
 export type { RawRequest } from './tokens.js';
 
 type Parse = (c: Cursor) => Command;
-
-const STATUS_ITEMS = new Set<StatusItem>(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'SIZE', 'HIGHESTMODSEQ']);
 
 /** RFC 2971 3.3: at most 30 pairs, field names up to 30 octets, values up to 1024. */
 const ID_MAX_PAIRS = 30;
@@ -38,7 +39,7 @@ function noArgs(name: 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'NAMESPACE
   };
 }
 
-function oneMailbox(name: 'SELECT' | 'EXAMINE' | 'CREATE' | 'DELETE' | 'SUBSCRIBE' | 'UNSUBSCRIBE'): Parse {
+function oneMailbox(name: 'SELECT' | 'EXAMINE' | 'DELETE' | 'SUBSCRIBE' | 'UNSUBSCRIBE'): Parse {
   return (c) => {
     c.sp();
     const mailbox = parseMailbox(c);
@@ -123,86 +124,13 @@ function parseRename(c: Cursor): Command {
   return { name: 'RENAME', from, to };
 }
 
-/** Options of LIST-EXTENDED syntax: atoms only (STATUS (...) of LIST-STATUS is not offered). */
-function listOptions(c: Cursor, what: string): string[] {
-  const item = (): string => {
-    const opt = c.keyword(`a ${what}`);
-    if (opt === 'STATUS' || c.peek() === 0x28) c.fail(`Unsupported LIST option ${clip(opt)}`);
-    return opt;
-  };
-  return c.list(item, true, `a list of ${what}s`);
-}
-
-/**
- * list = "LIST" [SP list-select-opts] SP mailbox SP list-mailbox [SP "RETURN" SP list-return-opts]
- * (RFC 5258 3). The extended forms are accepted for LIST only: MailKit sends
- * `LIST (SPECIAL-USE) "" "*"` to any server announcing SPECIAL-USE (RFC 6154 5.1), and a
- * BAD there would hide every special-use folder. A list of patterns is not accepted.
- */
-function parseList(name: 'LIST' | 'LSUB'): Parse {
-  return (c) => {
-    c.sp();
-    let selectOptions: string[] | undefined;
-    if (name === 'LIST' && c.peek() === 0x28) {
-      selectOptions = listOptions(c, 'selection option');
-      c.sp();
-    }
-    const reference = parseListReference(c);
-    c.sp();
-    if (c.peek() === 0x28) c.fail('Lists of mailbox patterns are not supported');
-    const pattern = parseListPattern(c);
-    let returnOptions: string[] | undefined;
-    if (name === 'LIST' && c.maybeSp()) {
-      if (c.keyword('RETURN') !== 'RETURN') c.fail('Expected RETURN');
-      c.sp();
-      returnOptions = listOptions(c, 'return option');
-    }
-    c.end();
-    const cmd: Command = { name, reference, pattern };
-    if (selectOptions) cmd.selectOptions = selectOptions;
-    if (returnOptions) cmd.returnOptions = returnOptions;
-    return cmd;
-  };
-}
-
 function parseStatus(c: Cursor): Command {
   c.sp();
   const mailbox = parseMailbox(c);
   c.sp();
-  const items = c.list(
-    () => {
-      const item = c.keyword('a status item') as StatusItem;
-      if (!STATUS_ITEMS.has(item)) c.fail(`Unknown STATUS item ${clip(item)}`);
-      return item;
-    },
-    false,
-    'a status item list',
-  );
+  const items = parseStatusItems(c);
   c.end();
   return { name: 'STATUS', mailbox, items };
-}
-
-/** append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal (literal8 allowed, RFC 3516). */
-function parseAppend(c: Cursor): Command {
-  c.sp();
-  const mailbox = parseMailbox(c);
-  c.sp();
-  let flags: string[] = [];
-  let internalDate: Date | undefined;
-  if (c.peek() === 0x28) {
-    flags = parseFlagList(c);
-    c.sp();
-  }
-  if (c.peek() === 0x22) {
-    internalDate = parseDateTime(c);
-    c.sp();
-  }
-  if (!c.isLiteralStart()) c.fail('APPEND needs the message as a literal');
-  const message = c.literal(true);
-  c.end();
-  const cmd: Command = { name: 'APPEND', mailbox, flags, message };
-  if (internalDate) cmd.internalDate = internalDate;
-  return cmd;
 }
 
 /** store = "STORE" SP sequence-set SP store-att-flags; ["+"/"-"] "FLAGS" [".SILENT"] SP (flag-list / flag *(SP flag)) */
@@ -242,7 +170,7 @@ function parseUid(c: Cursor): Command {
     case 'FETCH':
       return parseFetch(c, true);
     case 'SEARCH':
-      return parseSearch(c, true);
+      return parseSearchCommand(c, true);
     case 'SORT':
       return parseSort(c, true);
     case 'THREAD':
@@ -281,16 +209,16 @@ const COMMANDS: Record<string, Parse> = {
   LOGIN: parseLogin,
   SELECT: oneMailbox('SELECT'),
   EXAMINE: oneMailbox('EXAMINE'),
-  CREATE: oneMailbox('CREATE'),
+  CREATE: parseCreate,
   DELETE: oneMailbox('DELETE'),
   SUBSCRIBE: oneMailbox('SUBSCRIBE'),
   UNSUBSCRIBE: oneMailbox('UNSUBSCRIBE'),
   RENAME: parseRename,
-  LIST: parseList('LIST'),
-  LSUB: parseList('LSUB'),
+  LIST: parseListCommand('LIST'),
+  LSUB: parseListCommand('LSUB'),
   STATUS: parseStatus,
   APPEND: parseAppend,
-  SEARCH: (c) => parseSearch(c, false),
+  SEARCH: (c) => parseSearchCommand(c, false),
   FETCH: (c) => parseFetch(c, false),
   SORT: (c) => parseSort(c, false),
   THREAD: (c) => parseThread(c, false),
@@ -298,6 +226,9 @@ const COMMANDS: Record<string, Parse> = {
   COPY: parseCopyMove('COPY', false),
   MOVE: parseCopyMove('MOVE', false),
   UID: parseUid,
+  GETQUOTA: parseGetQuota,
+  GETQUOTAROOT: parseGetQuotaRoot,
+  SETQUOTA: parseSetQuota,
 };
 
 /** The tag of a request line (bytes up to the first SP), or null when it is not a valid tag. */
@@ -311,6 +242,8 @@ export function readTag(line: Buffer): string | null {
 export interface ParseOptions {
   /** Atoms, strings and literals per request (imap.maxArgs); unlimited when absent. */
   maxArgs?: number;
+  /** UTF8=ACCEPT is enabled: mailbox names are UTF-8, not modified UTF-7 (RFC 6855 3). */
+  utf8Names?: boolean;
 }
 
 /** Parse one complete request. Throws only on a bug (the receiver's fuzz test hunts for those). */
@@ -319,6 +252,7 @@ export function parseRequest(raw: RawRequest, opts: ParseOptions = {}): Request 
   const tag = readTag(first);
   if (tag === null) return { tag: null, ok: false, error: 'Invalid tag' };
   const c = new Cursor(raw, opts.maxArgs);
+  if (opts.utf8Names) acceptUtf8Names(c);
   c.pos = tag.length;
   let name = '';
   try {

@@ -53,8 +53,11 @@ export type ReceiverEvent =
   | { type: 'line'; line: Buffer }
   | { type: 'error'; tag: string | null; code?: 'TOOBIG' | 'PARSE'; text: string; fatal: boolean };
 
-/** Requests after which the receiver pauses (see the header comment). */
-const PAUSE_AFTER = new Set(['IDLE', 'AUTHENTICATE', 'STARTTLS']);
+/**
+ * Requests after which the receiver pauses (see the header comment). ENABLE too: after
+ * ENABLE UTF8=ACCEPT the next requests' mailbox names are read as UTF-8 (`utf8Names`).
+ */
+const PAUSE_AFTER = new Set(['IDLE', 'AUTHENTICATE', 'STARTTLS', 'ENABLE']);
 
 /** Bytes kept from the end of an overlong line: enough for `~{4294967295+}` and then some. */
 const TAIL_BYTES = 32;
@@ -93,6 +96,8 @@ export class Receiver {
   private raw = false;
   private paused = false;
   private pendingInput: Buffer[] = [];
+  /** UTF8=ACCEPT enabled (RFC 6855 3): parse mailbox names as UTF-8 from now on. */
+  utf8Names = false;
 
   constructor(private readonly limits: ReceiverLimits) {
     this.maxArgs = limits.maxArgs ?? 1000;
@@ -292,7 +297,7 @@ export class Receiver {
       return;
     }
     this.req = null;
-    const request = parseRequest({ lines: req.lines, literals: req.literals }, { maxArgs: this.maxArgs });
+    const request = parseRequest({ lines: req.lines, literals: req.literals }, { maxArgs: this.maxArgs, utf8Names: this.utf8Names });
     events.push({ type: 'request', request });
     if (request.ok && PAUSE_AFTER.has(request.command.name)) this.paused = true;
   }

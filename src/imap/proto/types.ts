@@ -56,7 +56,15 @@ export type SearchKey =
   | { kind: 'and'; keys: SearchKey[] } // a parenthesised list, or the top level
   | { kind: 'modseq'; n: bigint }; // CONDSTORE, part 2
 
-export type StatusItem = 'MESSAGES' | 'RECENT' | 'UIDNEXT' | 'UIDVALIDITY' | 'UNSEEN' | 'SIZE' | 'HIGHESTMODSEQ';
+export type StatusItem = 'MESSAGES' | 'RECENT' | 'UIDNEXT' | 'UIDVALIDITY' | 'UNSEEN' | 'SIZE' | 'HIGHESTMODSEQ' | 'APPENDLIMIT';
+
+/** ESEARCH result options (RFC 4731 3.1); `RETURN ()` comes back as ['ALL']. */
+export type SearchReturn = 'MIN' | 'MAX' | 'ALL' | 'COUNT';
+
+/** LIST-EXTENDED selection options (RFC 5258 3.1, RFC 6154 5.1); upper-cased, each once. */
+export type ListSelectOption = 'SUBSCRIBED' | 'REMOTE' | 'RECURSIVEMATCH' | 'SPECIAL-USE';
+/** LIST-EXTENDED return options (RFC 5258 3.2, RFC 6154 5.1); STATUS (RFC 5819) travels in `statusItems`. */
+export type ListReturnOption = 'SUBSCRIBED' | 'CHILDREN' | 'SPECIAL-USE';
 
 export type Command =
   // Any state
@@ -72,19 +80,24 @@ export type Command =
   | { name: 'LOGIN'; username: string; password: string }
   // Authenticated
   | { name: 'SELECT' | 'EXAMINE'; mailbox: string }
-  | { name: 'CREATE'; mailbox: string }
+  /** `useAttrs`: CREATE-SPECIAL-USE `(USE (\\Archive))` (RFC 6154 3), as written (with the backslash). */
+  | { name: 'CREATE'; mailbox: string; useAttrs?: string[] }
   | { name: 'DELETE'; mailbox: string }
   | { name: 'RENAME'; from: string; to: string }
   | { name: 'SUBSCRIBE' | 'UNSUBSCRIBE'; mailbox: string }
-  /** `reference` and `pattern` as given; patterns keep `*` and `%`. */
+  /**
+   * `reference` and `patterns` as given; patterns keep `*` and `%`. LIST-EXTENDED syntax
+   * (RFC 5258: selection options, a list of patterns, RETURN) sets `extended`, LIST only.
+   */
   | {
       name: 'LIST' | 'LSUB';
       reference: string;
-      pattern: string;
-      /** LIST only, RFC 5258 syntax: `LIST (SPECIAL-USE) "" *` (sent by MailKit on seeing SPECIAL-USE, RFC 6154 5.1); upper-cased. */
-      selectOptions?: string[];
-      /** LIST only: `RETURN (SPECIAL-USE CHILDREN)` (RFC 5258 3, RFC 6154 5.1); upper-cased. */
-      returnOptions?: string[];
+      patterns: string[];
+      extended?: boolean;
+      selectOptions?: ListSelectOption[];
+      returnOptions?: ListReturnOption[];
+      /** LIST-STATUS: `RETURN (STATUS (MESSAGES UNSEEN))` (RFC 5819). */
+      statusItems?: StatusItem[];
     }
   | { name: 'NAMESPACE' }
   | { name: 'STATUS'; mailbox: string; items: StatusItem[] }
@@ -95,7 +108,13 @@ export type Command =
       internalDate?: Date;
       /** The message literal, already read by the receiver (capped by the literal limit). */
       message: Buffer;
+      /** Sent as `UTF8 (~{n})` (RFC 6855 4): allowed only after ENABLE UTF8=ACCEPT. */
+      utf8?: boolean;
     }
+  /** QUOTA (RFC 9208 4.2); quota roots are names as written. */
+  | { name: 'GETQUOTA'; root: string }
+  | { name: 'GETQUOTAROOT'; mailbox: string }
+  | { name: 'SETQUOTA'; root: string; limits: Array<[string, number]> }
   | { name: 'IDLE' }
   // Selected
   | { name: 'CHECK' }
@@ -103,7 +122,7 @@ export type Command =
   | { name: 'UNSELECT' }
   | { name: 'EXPUNGE' }
   | { name: 'UID EXPUNGE'; set: SequenceSet }
-  | { name: 'SEARCH'; uid: boolean; charset?: string; key: SearchKey }
+  | { name: 'SEARCH'; uid: boolean; charset?: string; key: SearchKey; return?: SearchReturn[] }
   | { name: 'FETCH'; uid: boolean; set: SequenceSet; attrs: FetchAttr[]; macro?: 'ALL' | 'FAST' | 'FULL' }
   | {
       name: 'STORE';

@@ -87,8 +87,8 @@ const expected: Command[] = [
   { name: 'SELECT', mailbox: 'INBOX' },
   { name: 'CREATE', mailbox: '日本語' },
   { name: 'RENAME', from: 'old', to: 'new name' },
-  { name: 'LIST', reference: '', pattern: '*' },
-  { name: 'LSUB', reference: '', pattern: '%' },
+  { name: 'LIST', reference: '', patterns: ['*'] },
+  { name: 'LSUB', reference: '', patterns: ['%'] },
   { name: 'STATUS', mailbox: 'INBOX', items: ['MESSAGES', 'UIDNEXT'] },
   { name: 'APPEND', mailbox: 'Sent', flags: ['\\Seen'], internalDate: new Date('1996-07-07T09:44:25Z'), message: Buffer.from('Subject: hi\r\n\r\nbody\r\n') },
   {
