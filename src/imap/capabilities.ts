@@ -32,6 +32,8 @@ export const BASE_CAPABILITIES = [
   'SORT=DISPLAY',
   'THREAD=ORDEREDSUBJECT',
   'THREAD=REFERENCES',
+  // RFC 4978; offered in every state (a client may only read the greeting's list), used after login.
+  'COMPRESS=DEFLATE',
 ] as const;
 
 export interface CapabilityContext {

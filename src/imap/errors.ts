@@ -10,6 +10,7 @@ export type ResponseCode =
   | 'BADCHARSET'
   | 'CANNOT'
   | 'CLIENTBUG'
+  | 'COMPRESSIONACTIVE'
   | 'CONTACTADMIN'
   | 'EXPUNGEISSUED'
   | 'INUSE'

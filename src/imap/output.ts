@@ -1,15 +1,26 @@
 // Writing serialized responses to the socket with backpressure: plain bytes as they are,
 // literal bodies piped from their streams, waiting for 'drain' whenever the socket's buffer
 // is full, so a 25 MB FETCH never sits in memory and a slow reader slows only itself.
-import { once } from 'node:events';
 import type net from 'node:net';
 import type { Readable } from 'node:stream';
 import type { WireChunk } from './proto/values.js';
 
-/** Resolves when the socket has room again (or is gone). */
-export async function drained(socket: net.Socket): Promise<void> {
-  if (socket.writableLength === 0 || socket.destroyed) return;
-  await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+/**
+ * Resolves when the socket has room again (or is gone). Both listeners go when either fires:
+ * a race of two once() promises would leave the loser's listeners on the socket, one pair
+ * per wait, for the life of the connection.
+ */
+export function drained(socket: net.Socket): Promise<void> {
+  if (socket.writableLength === 0 || socket.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
 }
 
 export async function writeChunks(socket: net.Socket, chunks: WireChunk[], isClosed: () => boolean): Promise<void> {

@@ -13,7 +13,6 @@
 // - no store lock is held while waiting on the socket (the store takes and releases its own).
 import type net from 'node:net';
 import tls from 'node:tls';
-import { once } from 'node:events';
 import type { Logger } from 'pino';
 import type { Directory, UserRecord } from '../directory/types.js';
 import type { AuthThrottle } from '../auth/throttle.js';
@@ -28,10 +27,11 @@ import type { ImapHub } from './hub.js';
 import { MailboxView } from './mailbox-view.js';
 import type { Delimiter } from './names.js';
 import { updateLines } from './response.js';
-import { writeChunks } from './output.js';
+import { drained, writeChunks } from './output.js';
 import { COMMANDS, type StateKind } from './commands/index.js';
 import { storeErrorToImap } from './commands/store-errors.js';
 import { metrics } from '../metrics/index.js';
+import { DeflateStream } from './compress.js';
 
 export interface ImapLimits {
   maxLineBytes: number;
@@ -73,7 +73,7 @@ export type SessionState =
 const MAX_QUEUED = 64;
 
 /** Commands after which the receiver pauses (see src/imap/proto/receiver.ts). */
-const PAUSING = new Set(['IDLE', 'AUTHENTICATE', 'STARTTLS', 'ENABLE']);
+const PAUSING = new Set(['IDLE', 'AUTHENTICATE', 'STARTTLS', 'ENABLE', 'COMPRESS']);
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
@@ -283,7 +283,7 @@ export class ImapSession {
     try {
       while (!this.closed && this.queue.length > 0) {
         if (this.socket.writableLength > this.deps.limits.outputBufferBytes) {
-          await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]);
+          await drained(this.socket);
           continue;
         }
         const req = this.queue.shift()!;
@@ -502,6 +502,38 @@ export class ImapSession {
       secure.destroy();
     });
     this.attach(secure);
+  }
+
+  /** COMPRESS=DEFLATE is on (RFC 4978): a second COMPRESS gets COMPRESSIONACTIVE. */
+  get compressed(): boolean {
+    return this.socket instanceof DeflateStream;
+  }
+
+  /**
+   * COMPRESS (RFC 4978 3): the tagged OK goes out uncompressed, then the socket is swapped
+   * for a DeflateStream, as STARTTLS swaps in a TLSSocket. Bytes the client sent after the
+   * COMPRESS line (pipelined, as iOS Mail does) are compressed already and go to the
+   * inflater first. Synchronous from the OK to the swap, so no 'data' event falls between.
+   */
+  startCompression(tag: string): void {
+    const pending = Buffer.concat([this.receiver.takePending(), ...(this.held ?? [])]);
+    this.held = null;
+    const raw = this.socket;
+    raw.off('data', this.onData);
+    raw.removeAllListeners('timeout');
+    raw.setTimeout(0);
+    raw.write(`${tag} OK DEFLATE active\r\n`);
+    const z = new DeflateStream(raw, pending, {
+      onInflateError: (err) => {
+        this.log.info({ reason: err.message }, 'compressed input does not inflate');
+        this.bye('Invalid compressed data');
+      },
+    });
+    // The stream offers the part of net.Socket the session uses (see compress.ts).
+    this.socket = z as unknown as net.Socket;
+    if (this.inputPaused) z.pause();
+    this.attach(this.socket);
+    this.log.info({ pipelined: pending.length }, 'compression on');
   }
 
   private teardown(): void {

@@ -13,6 +13,7 @@ import * as store from './store.js';
 import * as copyMove from './copy-move.js';
 import * as expunge from './expunge.js';
 import * as idle from './idle.js';
+import * as compress from './compress.js';
 import * as listing from './list.js';
 import * as quota from './quota.js';
 import * as sort from './sort.js';
@@ -52,6 +53,7 @@ export const COMMANDS: { [N in CommandName]: CommandSpec<N> } = {
   STATUS: { states: AUTH, run: mailbox.status },
   APPEND: { states: AUTH, run: append.append },
   IDLE: { states: AUTH, run: idle.idle },
+  COMPRESS: { states: AUTH, run: compress.compress },
   GETQUOTA: { states: AUTH, run: quota.getQuota },
   GETQUOTAROOT: { states: AUTH, run: quota.getQuotaRoot },
   SETQUOTA: { states: AUTH, run: quota.setQuota },

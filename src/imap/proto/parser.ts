@@ -18,6 +18,7 @@ import { acceptUtf8Names, parseFlag, parseFlagList, parseMailbox, parseStatusIte
 import { parseAppend, parseCreate } from './parse-create-append.js';
 import { parseSearchCommand } from './parse-esearch.js';
 import { parseFetch } from './parse-fetch.js';
+import { parseCompress } from './parse-compress.js';
 import { parseListCommand } from './parse-list.js';
 import { parseGetQuota, parseGetQuotaRoot, parseSetQuota } from './parse-quota.js';
 import { parseSort, parseThread } from './parse-sort.js';
@@ -226,6 +227,7 @@ const COMMANDS: Record<string, Parse> = {
   COPY: parseCopyMove('COPY', false),
   MOVE: parseCopyMove('MOVE', false),
   UID: parseUid,
+  COMPRESS: parseCompress,
   GETQUOTA: parseGetQuota,
   GETQUOTAROOT: parseGetQuotaRoot,
   SETQUOTA: parseSetQuota,

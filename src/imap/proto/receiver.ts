@@ -57,7 +57,7 @@ export type ReceiverEvent =
  * Requests after which the receiver pauses (see the header comment). ENABLE too: after
  * ENABLE UTF8=ACCEPT the next requests' mailbox names are read as UTF-8 (`utf8Names`).
  */
-const PAUSE_AFTER = new Set(['IDLE', 'AUTHENTICATE', 'STARTTLS', 'ENABLE']);
+const PAUSE_AFTER = new Set(['IDLE', 'AUTHENTICATE', 'STARTTLS', 'ENABLE', 'COMPRESS']);
 
 /** Bytes kept from the end of an overlong line: enough for `~{4294967295+}` and then some. */
 const TAIL_BYTES = 32;
@@ -122,6 +122,17 @@ export class Receiver {
     let n = this.lineLen + (this.mode === 'literal' ? this.litGot : 0) + (this.req?.bytes ?? 0) + this.tail.length + (this.head?.length ?? 0);
     for (const b of this.pendingInput) n += b.length;
     return n;
+  }
+
+  /**
+   * Takes the input buffered after a pausing request: after COMPRESS (RFC 4978 3) those
+   * bytes are already compressed (a client may send them in the same segment) and belong
+   * to the inflater, not to this receiver.
+   */
+  takePending(): Buffer {
+    const data = Buffer.concat(this.pendingInput);
+    this.pendingInput = [];
+    return data;
   }
 
   /** Feed bytes; returns the events they complete, in order. */

@@ -116,6 +116,8 @@ export type Command =
   | { name: 'GETQUOTAROOT'; mailbox: string }
   | { name: 'SETQUOTA'; root: string; limits: Array<[string, number]> }
   | { name: 'IDLE' }
+  /** COMPRESS (RFC 4978 3); the algorithm upper-cased. */
+  | { name: 'COMPRESS'; algorithm: string }
   // Selected
   | { name: 'CHECK' }
   | { name: 'CLOSE' }

@@ -1,0 +1,157 @@
+// COMPRESS=DEFLATE (RFC 4978) on the wire: the OK uncompressed and everything after it raw
+// deflate both ways; every reply flushed (IDLE pushes included); a pipelined first compressed
+// command (iOS Mail) in the same segment as COMPRESS; literals both ways and a slow reader
+// of large FETCHes; garbage that does not inflate ends only that session, with a log line.
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestServer } from '../helpers/app.js';
+import { DeflateWire } from '../helpers/deflate-wire.js';
+import { LineClient } from '../helpers/line-client.js';
+import { DEFLATER_LINGER_MS } from '../../src/imap/compress.js';
+import { message, PASS, startImapServer, USER } from './client.js';
+
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startImapServer();
+});
+afterAll(async () => {
+  await srv?.stop();
+});
+
+async function loggedIn(opts: { tls?: boolean } = {}): Promise<DeflateWire> {
+  const c = await DeflateWire.connect(srv.port(opts.tls ? 'imaps' : 'imap'), opts);
+  const r = await c.command(`LOGIN ${USER} ${PASS}`);
+  expect(r.tagged).toMatch(/ OK /);
+  return c;
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('COMPRESS=DEFLATE', () => {
+  it('is offered; refused before login, for unknown algorithms, and a second time with COMPRESSIONACTIVE', async () => {
+    const c = await DeflateWire.connect(srv.port('imap'));
+    expect(c.greeting).toContain(' COMPRESS=DEFLATE');
+    // RFC 4978 5: command-auth, so not before login.
+    expect((await c.command('COMPRESS DEFLATE')).tagged).toBe('A001 BAD COMPRESS not allowed before login');
+    await c.command(`LOGIN ${USER} ${PASS}`);
+    expect((await c.command('COMPRESS GZIP')).tagged).toBe('A003 NO [CANNOT] Unknown compression algorithm GZIP');
+    expect((await c.command('COMPRESS')).tagged).toMatch(/^A004 BAD /);
+    expect(await c.compress()).toBe('A005 OK DEFLATE active');
+    expect(c.compressing).toBe(true);
+    const cap = await c.command('CAPABILITY');
+    expect(cap.untagged[0]).toMatch(/^\* CAPABILITY IMAP4rev1 .*COMPRESS=DEFLATE/);
+    expect(cap.tagged).toBe('A006 OK CAPABILITY completed');
+    // RFC 4978 3: the layer already compressing is named in the response code.
+    expect((await c.command('COMPRESS DEFLATE')).tagged).toBe('A007 NO [COMPRESSIONACTIVE] DEFLATE is active already on this connection');
+    expect((await c.command('NOOP')).tagged).toBe('A008 OK NOOP completed');
+    const bye = await c.command('LOGOUT');
+    expect(bye.untagged).toEqual(['* BYE Logging out']);
+    c.close();
+  });
+
+  it('accepts the first compressed command in the same segment as COMPRESS (iOS Mail), and works over TLS', async () => {
+    for (const tls of [false, true]) {
+      const c = await loggedIn({ tls });
+      // The SELECT is deflated and sent before the OK arrives: those bytes belong to the inflater.
+      expect(await c.compress(['p1 SELECT INBOX\r\n', 'p2 NOOP\r\n'])).toMatch(/^A002 OK DEFLATE active$/);
+      const sel = await c.response('p1');
+      expect(sel.tagged).toMatch(/^p1 OK \[READ-WRITE\] /);
+      expect(sel.untagged.some((l) => /^\* \d+ EXISTS$/.test(l))).toBe(true);
+      expect((await c.response('p2')).tagged).toBe('p2 OK NOOP completed');
+      expect(c.wireBytesIn).toBeGreaterThan(0);
+      c.close();
+    }
+    expect(srv.logs.some((l) => l.msg === 'compression on' && Number(l.pipelined) > 0)).toBe(true);
+  });
+
+  it('carries literals both ways and keeps large FETCHes intact through a slow reader', async () => {
+    const c = await loggedIn();
+    await c.compress();
+    await c.command('CREATE Big');
+    // A synchronising literal: the continuation request must come through compressed and flushed.
+    const small = Buffer.from(message('sync literal'), 'latin1');
+    const tag = c.nextTag();
+    c.send(`${tag} APPEND Big {${small.length}}\r\n`);
+    expect(await c.line()).toMatch(/^\+ /);
+    c.send(Buffer.concat([small, Buffer.from('\r\n')]));
+    expect((await c.response(tag)).tagged).toMatch(new RegExp(`^${tag} OK \\[APPENDUID \\d+ 1\\]`));
+    // Three 3 MB messages of incompressible data (LITERAL+), then FETCHed back in one go.
+    const bodies: Buffer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const body = Buffer.concat([Buffer.from(message(`big ${i}`, ''), 'latin1'), Buffer.from(randomBytes(3 * 1024 * 1024).toString('base64').replace(/.{76}/g, '$&\r\n'))]);
+      bodies.push(body);
+      const r = await c.command(Buffer.concat([Buffer.from(`APPEND Big {${body.length}+}\r\n`), body]));
+      expect(r.tagged).toMatch(/ OK \[APPENDUID /);
+    }
+    await c.command('SELECT Big');
+    const t = c.nextTag();
+    c.send(`${t} UID FETCH 2:4 (BODY.PEEK[])\r\n`);
+    // Read nothing for a while: the server must wait for us, not buffer and not fail.
+    (c as unknown as { socket: { pause(): void; resume(): void } }).socket.pause();
+    await new Promise((r) => setTimeout(r, 700));
+    (c as unknown as { socket: { pause(): void; resume(): void } }).socket.resume();
+    const r = await c.response(t, 60_000);
+    expect(r.tagged).toBe(`${t} OK UID FETCH completed`);
+    expect(r.literals.map(sha)).toEqual(bodies.map(sha));
+    // base64 of random data still deflates (6 bits of 8 are used).
+    expect(c.wireBytesIn).toBeLessThan(c.plainBytesIn * 0.85);
+    c.close();
+  });
+
+  it('pushes IDLE updates at once (each flushed), and keeps working after the deflater was released', async () => {
+    const c = await loggedIn();
+    await c.compress();
+    const sel = await c.command('SELECT INBOX');
+    const count = Number(/^\* (\d+) EXISTS$/m.exec(sel.untagged.join('\n'))![1]);
+    const idleTag = c.nextTag();
+    c.send(`${idleTag} IDLE\r\n`);
+    expect(await c.line()).toBe('+ idling');
+    // Longer than the deflater's linger: the next push comes from a fresh deflater.
+    await new Promise((r) => setTimeout(r, DEFLATER_LINGER_MS + 300));
+    const lmtp = await LineClient.connect(srv.lmtpPort);
+    await lmtp.reply();
+    await lmtp.command('LHLO test');
+    await lmtp.command('MAIL FROM:<bob@example.test>');
+    await lmtp.command(`RCPT TO:<${USER}>`);
+    await lmtp.command('DATA');
+    lmtp.write(message('pushed while compressed') + '\r\n.\r\n');
+    expect((await lmtp.reply())[0]).toMatch(/^250 /);
+    lmtp.close();
+    // Without a flush per batch these would sit in the server's deflater and time out here.
+    expect(await c.line(5000)).toBe(`* ${count + 1} EXISTS`);
+    expect(await c.line(5000)).toBe('* 1 RECENT');
+    c.send('DONE\r\n');
+    expect((await c.response(idleTag)).tagged).toBe(`${idleTag} OK IDLE terminated`);
+    expect((await c.command('NOOP')).tagged).toMatch(/ OK NOOP completed$/);
+    c.close();
+  });
+
+  it('garbage that does not inflate: a log line, BYE, the connection closed; the server goes on', async () => {
+    const c = await loggedIn();
+    await c.compress();
+    expect((await c.command('NOOP')).tagged).toMatch(/ OK /);
+    // 0xff... is an invalid block type (BTYPE 11, RFC 1951 3.2.3) at the next block boundary.
+    c.sendRaw(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x00, 0x13, 0x37]));
+    expect(await c.lineOrClose()).toBe('* BYE Invalid compressed data');
+    await c.waitClose();
+    expect(srv.logs.some((l) => l.msg === 'compressed input does not inflate' && typeof l.reason === 'string')).toBe(true);
+    // The daemon is alive and serves the next client, compressed or not.
+    const d = await loggedIn();
+    await d.compress();
+    expect((await d.command('NOOP')).tagged).toMatch(/ OK NOOP completed$/);
+    d.close();
+  });
+
+  it('a client that disconnects mid-stream leaves no error behind', async () => {
+    const c = await loggedIn();
+    await c.compress();
+    await c.command('SELECT Big');
+    c.send(`${c.nextTag()} FETCH 1:* (BODY.PEEK[])\r\n`);
+    await c.line();
+    c.close();
+    const d = await loggedIn();
+    expect((await d.command('NOOP')).tagged).toMatch(/ OK /);
+    d.close();
+    expect(srv.logs.filter((l) => l.level === 50 || l.level === 60)).toEqual([]);
+  });
+});
