@@ -18,6 +18,7 @@ function criterion(c: Cursor): SortCriterion {
   let key = c.keyword('a sort key');
   const reverse = key === 'REVERSE';
   if (reverse) {
+    if (c.peek() !== 0x20) c.fail('Expected a sort key after REVERSE');
     c.sp();
     key = c.keyword('a sort key');
   }
