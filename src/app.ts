@@ -19,6 +19,7 @@ import { AuthThrottle } from './auth/throttle.js';
 import { createHttpService } from './http/server.js';
 import { startBackupScheduler, type BackupScheduler } from './backup/scheduler.js';
 import { createScanStage, type ScanStage } from './scan/index.js';
+import { createSpamLearner } from './scan/learn.js';
 import type { ScanRequest } from './scan/types.js';
 
 export interface App {
@@ -82,7 +83,9 @@ export async function startApp(config: ResolvedConfig, logger: Logger): Promise<
   const scanSubmission = scan.submissionScanned ? async (req: ScanRequest) => (await scan.submission(req)).refuse ?? null : undefined;
   services.push(...(await createOutboundServices({ config, directory, pipeline, tls, authThrottle, logger, ...(scanSubmission ? { scanSubmission } : {}) })));
   // 'imap' (STARTTLS) and 'imaps' (implicit TLS), sharing one change hub and per-IP count.
-  services.push(...createImapServices({ config, directory, store, tls, authThrottle, logger }));
+  // Moves into and out of Junk are learned by Rspamd's controller (off while controllerUrl is unset).
+  const learner = createSpamLearner(config.scan.rspamd, store, logger);
+  services.push(...createImapServices({ config, directory, store, tls, authThrottle, logger, learner }));
   // 'pop3' (STLS) and 'pop3s' (implicit TLS), sharing one maildrop lock registry.
   services.push(
     ...createPop3Services({
@@ -110,6 +113,7 @@ export async function startApp(config: ResolvedConfig, logger: Logger): Promise<
     await backups?.stop(); // a running backup finishes before the directory closes
     await Promise.all(started.map((s) => s.stop()));
     tls.close();
+    await learner?.close(); // learns still queued are dropped (logged); one in flight finishes
     await store.close();
     await directory.close();
   };

@@ -25,6 +25,8 @@ export function createImapServices(p: {
   tls: TlsManager;
   authThrottle: AuthThrottle;
   logger: Logger;
+  /** Rspamd learning from moves to and from Junk (src/scan/learn.ts); null when off. */
+  learner?: import('../scan/learn.js').SpamLearner | null;
 }): Service[] {
   const c = p.config.imap;
   const hub = new ImapHub(p.store, p.logger.child({ svc: 'imap' }));
@@ -47,6 +49,7 @@ export function createImapServices(p: {
         throttle: p.authThrottle,
         hub,
         tls: p.tls,
+        ...(p.learner ? { learner: p.learner } : {}),
         limits: {
           maxLineBytes: c.maxLineBytes,
           maxLiteralBytes: c.maxLiteralBytes,

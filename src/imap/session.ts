@@ -52,6 +52,8 @@ export interface SessionDeps {
   throttle: AuthThrottle;
   hub: ImapHub;
   tls: TlsManager;
+  /** Rspamd learning from moves into and out of Junk (src/scan/learn.ts); absent when off. */
+  learner?: import('../scan/learn.js').SpamLearner;
 }
 
 export interface Selected {

@@ -39,6 +39,8 @@ export async function copyMove(s: ImapSession, cmd: Of<'COPY' | 'MOVE'>): Promis
   if (validity === undefined) validity = (await s.deps.store.listMessages(mailUser, target)).uidValidity;
   const code = src.length > 0 ? `[COPYUID ${validity} ${uidSetText(src)} ${uidSetText(dst)}] ` : '';
   if (cmd.name === 'MOVE') {
+    // Into or out of Junk teaches Rspamd (src/scan/learn.ts): queued, the reply never waits.
+    s.deps.learner?.moved(mailUser, sel.mailbox, target, dst, s.log);
     // RFC 6851 3.3: COPYUID goes in an untagged OK before the EXPUNGEs.
     if (code) s.send(`* OK ${code}Moved`);
     return 'MOVE completed';
