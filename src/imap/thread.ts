@@ -117,6 +117,9 @@ function link(parent: Container, child: Container): void {
 
 /** Making `parent` the parent of `child` would close a loop (child is parent or above it). */
 function wouldLoop(parent: Container, child: Container): boolean {
+  // Without children `child` cannot be above `parent`: the usual case (messages arrive in
+  // order) stays linear instead of walking up a long thread for every reply.
+  if (child.children.length === 0) return parent === child;
   for (let p: Container | null = parent; p; p = p.parent) if (p === child) return true;
   return false;
 }
