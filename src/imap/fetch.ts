@@ -5,7 +5,7 @@ import { bodyStructure, envelope } from '../mime/imap-structure.js';
 import { sectionStream } from '../mime/load.js';
 import { messageEnd, resolveSection } from '../mime/section.js';
 import type { MimePart, SectionSource, SectionSpec, SValue } from '../mime/types.js';
-import { ImapNo } from './errors.js';
+import { binaryItem, binarySizeItem } from './binary.js';
 import type { FetchAttr } from './proto/types.js';
 import type { ImapValue } from './proto/values.js';
 
@@ -24,7 +24,7 @@ export interface MessageLoader {
 
 /** The items inside `* n FETCH (...)`, in the requested order. Body sections become `stream`
  *  values (piped, never buffered whole). MODSEQ is left to the session (it owns modseqs);
- *  BINARY items (part 2) throw ImapNo [CANNOT]. */
+ *  BINARY items decode the transfer encoding (binary.ts). */
 export async function buildFetchItems(attrs: FetchAttr[], msg: FetchMessage, loader: MessageLoader): Promise<ImapValue[]> {
   const out: ImapValue[] = [];
   let root: MimePart | null = null;
@@ -66,10 +66,11 @@ export async function buildFetchItems(attrs: FetchAttr[], msg: FetchMessage, loa
         break;
       }
       case 'BINARY[]':
+        out.push(...(await binaryItem(await structure(), a.section, a.partial, loader)));
+        break;
       case 'BINARY.SIZE':
-        // RFC 3516 is not advertised yet (its literal8 needs serializer support): a clear NO
-        // rather than a response missing the item.
-        throw new ImapNo('BINARY is not supported', 'CANNOT');
+        out.push(...(await binarySizeItem(await structure(), a.section, loader)));
+        break;
       default:
         break; // MODSEQ: the session adds it (it owns modseqs)
     }

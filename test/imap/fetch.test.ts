@@ -108,8 +108,9 @@ describe('buildFetchItems', () => {
     expect(subject.v.toString('latin1')).toBe(scanBuffer(sjis).headers.find((h) => h.key === 'subject')!.value);
   });
 
-  it('BINARY (RFC 3516, not advertised yet) is refused with NO [CANNOT], not silently dropped', async () => {
-    await expect(buildFetchItems([{ kind: 'BINARY[]', peek: true, section: [1] }], msg, loader(nested))).rejects.toMatchObject({ code: 'CANNOT' });
+  it('BINARY (RFC 3516) of a missing part reads as empty, as BODY[] does; the wire tests are in binary.test.ts', async () => {
+    const items = await buildFetchItems([{ kind: 'BINARY[]', peek: true, section: [9, 9] }], msg, loader(nested));
+    expect(items).toEqual([{ t: 'raw', v: 'BINARY[9.9]' }, { t: 'string', v: '' }]);
   });
 
   it.each([

@@ -119,11 +119,12 @@ function writeValue(w: Writer, v: ImapValue, opts: SerializeOptions): void {
       writeString(w, v.v, opts);
       return;
     case 'literal':
-      w.text(`{${v.v.length}}\r\n`);
+      // literal8 (RFC 3516 4.3): the only way to send NUL, for BINARY content.
+      w.text(`${v.binary ? '~' : ''}{${v.v.length}}\r\n`);
       w.bytes(v.v);
       return;
     case 'stream':
-      w.text(`{${v.length}}\r\n`);
+      w.text(`${v.binary ? '~' : ''}{${v.length}}\r\n`);
       w.stream({ length: v.length, open: v.open });
       return;
     case 'number': {

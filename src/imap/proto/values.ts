@@ -6,8 +6,8 @@ import type { Readable } from 'node:stream';
 export type ImapValue =
   | { t: 'atom'; v: string } // written as is: FLAGS names, NIL-free atoms, \Seen
   | { t: 'string'; v: string | Buffer } // quoted when safe, otherwise a literal
-  | { t: 'literal'; v: Buffer } // always {n}CRLF + bytes (8-bit data, CR/LF)
-  | { t: 'stream'; length: number; open: () => Readable | Promise<Readable> } // literal of known length
+  | { t: 'literal'; v: Buffer; binary?: boolean } // always {n}CRLF + bytes (8-bit data, CR/LF); `binary`: ~{n} literal8 (RFC 3516 4.3)
+  | { t: 'stream'; length: number; binary?: boolean; open: () => Readable | Promise<Readable> } // literal of known length
   | { t: 'number'; v: number | bigint }
   | { t: 'nil' }
   | { t: 'list'; v: ImapValue[] }
