@@ -53,7 +53,14 @@ export async function runRestore(opts: RestoreOptions): Promise<RestoreReport> {
   if (opts.scanner && config.backup.scanBeforeRestore) {
     for (const c of components) {
       const e = manifest.components[c]!;
-      const verdict = await opts.scanner.scan(await plaintextStream(path.join(from, e.file), key), e.file);
+      const scanner = opts.scanner;
+      // A scanner that cannot give a verdict stops the restore too: scanning is on, so an
+      // unscanned restore needs the operator's explicit `backup.scanBeforeRestore: false`.
+      const verdict = await scanner.scan(await plaintextStream(path.join(from, e.file), key), e.file).catch((err: unknown) => {
+        if (err instanceof BackupError) throw err;
+        log.error({ component: c, scanner: scanner.name, err: (err as Error).message }, 'restore refused: scan failed');
+        throw new BackupError(`${scanner.name} could not scan ${e.file} (${(err as Error).message}); nothing restored (backup.scanBeforeRestore: false restores unscanned)`);
+      });
       if (verdict.infected) {
         log.error({ component: c, signature: verdict.signature, scanner: opts.scanner.name }, 'restore refused: malware found');
         throw new BackupError(`${opts.scanner.name} found ${verdict.signature} in ${e.file}; nothing restored`);

@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { openDirectory } from '../directory/open.js';
 import { parseComponents } from '../backup/components.js';
 import { runRestore } from '../backup/restore.js';
+import { createClamavScanner } from '../scan/clamd.js';
 import { asCliError, cliSetup } from './backup.js';
 import type { GlobalOptions } from './context.js';
 import { UsageError } from './errors.js';
@@ -33,9 +34,10 @@ export function registerRestoreCommand(program: Command, globals: () => GlobalOp
       }
       const directory = await openDirectory(config, logger);
       try {
-        // The ClamAV client (filtering issue) plugs in here as an ArchiveScanner once it exists.
+        // With ClamAV configured, every archive is scanned before anything is written (issue 9).
+        const scanner = config.scan.clamav.host ? createClamavScanner(config.scan.clamav, logger).archive : null;
         const report = await asCliError(() =>
-          runRestore({ config, directory, logger, from, dryRun: o.dryRun ?? false, scanner: null, configFile, ...(components ? { components } : {}) }),
+          runRestore({ config, directory, logger, from, dryRun: o.dryRun ?? false, scanner, configFile, ...(components ? { components } : {}) }),
         );
         const prefix = o.dryRun ? 'would ' : '';
         if (report.lines.length === 0) process.stdout.write('nothing to restore: everything in the backup is already there\n');

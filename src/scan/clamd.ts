@@ -246,7 +246,7 @@ export async function scanArchive(t: ClamdTarget, plaintext: NodeJS.ReadableStre
             stop(v);
           }
         } catch (err) {
-          stop(err instanceof ClamdError ? new ClamdError(err.reason, `${label}: ${path}: ${err.message}`) : (err as Error));
+          stop(err instanceof ClamdError ? new ClamdError(err.reason, `${path}: ${err.message}`) : (err as Error));
         } finally {
           running--;
           waiting.shift()?.();
