@@ -59,7 +59,7 @@ async function deliver(srv: TestServer, client: ImapFlow, raw: string): Promise<
   expect(r).toMatch(/^250 /);
   const subject = /^Subject: (.*)$/m.exec(raw)![1]!;
   await client.noop(); // the new message is announced (EXISTS) before it is searched for
-  const uids = await client.search({ header: { subject } }, { uid: true });
+  const uids = (await client.search({ header: { subject } }, { uid: true })) || [];
   expect(uids).toHaveLength(1);
   return uids[0]!;
 }
