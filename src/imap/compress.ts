@@ -73,8 +73,16 @@ export class DeflateStream extends Duplex {
     raw.on('close', () => this.destroy());
     raw.on('error', (err) => this.destroy(err));
     if (pending.length > 0) this.inflater.write(pending);
-    // pipe() carries backpressure from the inflater to the socket and ends the inflater on FIN.
-    raw.pipe(this.inflater);
+    // pipe() carries backpressure from the inflater to the socket. Not its end: a client's
+    // stream never has a final block, so ending the inflater (Z_FINISH) at the client's FIN
+    // reports "unexpected end of file" for every ordinary disconnect, the inflate error that
+    // iOS Mail users met on other servers (zone-eu/wildduck#115). At FIN, what the inflater
+    // holds is flushed out and our readable side ends.
+    raw.pipe(this.inflater, { end: false });
+    raw.on('end', () => {
+      if (this.inflateFailed) return;
+      this.inflater.flush(zlib.constants.Z_SYNC_FLUSH, () => this.push(null));
+    });
   }
 
   get remoteAddress(): string | undefined {

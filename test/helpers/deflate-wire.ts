@@ -77,7 +77,7 @@ export class DeflateWire {
   }
 
   private async waitData(deadline: number): Promise<void> {
-    if (this.closed) throw new Error(`connection closed (unread: ${JSON.stringify(this.plain.toString('latin1'))})`);
+    if (this.closed) throw new Error(`connection closed (unread: ${JSON.stringify(this.plain.toString("latin1").slice(0, 300))})`);
     const left = deadline - Date.now();
     if (left <= 0) throw new Error(`timed out (unread: ${JSON.stringify(this.plain.toString('latin1').slice(0, 300))})`);
     await new Promise<void>((resolve) => {
@@ -253,6 +253,11 @@ export class DeflateWire {
         };
       });
     }
+  }
+
+  /** Half-closes (FIN), as a client does at the end of a session without LOGOUT. */
+  end(): void {
+    this.socket.end();
   }
 
   close(): void {

@@ -3,11 +3,13 @@
 // command (iOS Mail) in the same segment as COMPRESS; literals both ways and a slow reader
 // of large FETCHes; garbage that does not inflate ends only that session, with a log line.
 import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../helpers/app.js';
 import { DeflateWire } from '../helpers/deflate-wire.js';
 import { LineClient } from '../helpers/line-client.js';
-import { DEFLATER_LINGER_MS } from '../../src/imap/compress.js';
+import { DEFLATER_LINGER_MS, DeflateStream } from '../../src/imap/compress.js';
 import { message, PASS, startImapServer, USER } from './client.js';
 
 let srv: TestServer;
@@ -153,5 +155,94 @@ describe('COMPRESS=DEFLATE', () => {
     expect((await d.command('NOOP')).tagged).toMatch(/ OK /);
     d.close();
     expect(srv.logs.filter((l) => l.level === 50 || l.level === 60)).toEqual([]);
+  });
+});
+
+describe('DeflateStream on its own (a socket pair on loopback)', () => {
+  /** A server socket wrapped in a DeflateStream, and the raw client socket facing it. */
+  async function pair(): Promise<{ z: DeflateStream; client: net.Socket; errors: Error[]; close(): void }> {
+    // allowHalfOpen keeps the server side open after the client's FIN, so what the stream
+    // does at FIN is seen on its own, not hidden by the socket closing at once.
+    const server = net.createServer({ allowHalfOpen: true });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+    const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    const raw = await accepted;
+    const errors: Error[] = [];
+    const z = new DeflateStream(raw, Buffer.alloc(0), { onInflateError: (e) => errors.push(e) });
+    z.on('error', () => {});
+    return {
+      z,
+      client,
+      errors,
+      close() {
+        client.destroy();
+        z.destroy();
+        server.close();
+      },
+    };
+  }
+
+  it("reads a client's FIN as the end of input, not as a truncated stream (zone-eu/wildduck#115)", async () => {
+    const p = await pair();
+    const got: Buffer[] = [];
+    p.z.on('data', (d: Buffer) => got.push(d));
+    const ended = new Promise<void>((r) => p.z.once('end', () => r()));
+    // What every client sends: sync-flushed data, never a final block, then FIN.
+    p.client.end(zlib.deflateRawSync(Buffer.from('a1 NOOP\r\n'), { finishFlush: zlib.constants.Z_SYNC_FLUSH }));
+    await ended;
+    expect(Buffer.concat(got).toString()).toBe('a1 NOOP\r\n');
+    await new Promise((r) => setTimeout(r, 100)); // zlib reports from its thread pool
+    expect(p.errors).toEqual([]);
+    p.close();
+   }, 10_000);
+
+  it('inflates input flushed with Z_PARTIAL_FLUSH (K-9 Mail) and Z_SYNC_FLUSH alike', async () => {
+    const p = await pair();
+    const got: Buffer[] = [];
+    p.z.on('data', (d: Buffer) => got.push(d));
+    const d = zlib.createDeflateRaw({ level: 1 });
+    d.on('data', (b: Buffer) => p.client.write(b));
+    d.write('a1 NOOP\r\n');
+    d.flush(zlib.constants.Z_PARTIAL_FLUSH);
+    await expect.poll(() => Buffer.concat(got).toString()).toBe('a1 NOOP\r\n');
+    d.write('a2 CAPABILITY\r\n');
+    d.flush(zlib.constants.Z_SYNC_FLUSH);
+    await expect.poll(() => Buffer.concat(got).toString()).toBe('a1 NOOP\r\na2 CAPABILITY\r\n');
+    d.close();
+    p.close();
+  });
+
+  it('holds writes back while the socket is full, so the session sees the backlog', async () => {
+    const p = await pair();
+    p.client.pause();
+    const chunk = randomBytes(64 * 1024); // incompressible
+    // Write as a session does (wait for 'drain' when write() says so) until 'drain' stops
+    // coming: the client reads nothing, so the kernel buffers fill and the stream must wait.
+    let written = 0;
+    for (;;) {
+      written++;
+      if (p.z.write(chunk)) continue;
+      const drained = await new Promise<boolean>((r) => {
+        const t = setTimeout(() => r(false), 300);
+        p.z.once('drain', () => {
+          clearTimeout(t);
+          r(true);
+        });
+      });
+      if (!drained) break;
+      expect(written).toBeLessThan(2000); // 125 MB: the kernel cannot be taking all that
+    }
+    // Held back: the one batch in flight, not everything written so far.
+    expect(p.z.writableLength).toBeGreaterThan(0);
+    expect(p.z.writableLength).toBeLessThanOrEqual(2 * chunk.length);
+    const inflater = zlib.createInflateRaw();
+    let out = 0;
+    inflater.on('data', (b: Buffer) => (out += b.length));
+    p.client.on('data', (b: Buffer) => inflater.write(b));
+    p.client.resume();
+    await new Promise<void>((r) => p.z.once('drain', () => r()));
+    await expect.poll(() => out).toBe(written * chunk.length);
+    p.close();
   });
 });
