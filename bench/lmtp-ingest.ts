@@ -4,7 +4,13 @@
 // in the same run and prints the ratio. Our daemon runs as its own process, as in
 // production, so the client's CPU use is not charged to it.
 //
-//   npm run bench:lmtp -- [--messages 2000] [--connections 1,8] [--rounds 3] [--users 8] [--peer dovecot]
+// `--scan` starts Debian's clamd (test/helpers/clamd.ts; and Rspamd once its helper
+// test/helpers/rspamd.ts exists) and runs a second daemon with scanning on, taking turns
+// with the unscanned one; it prints both rates and the scanners' own latency (each workload
+// message sent to clamd directly with our client, one at a time), so the pipeline's own
+// overhead for scanning is the difference between the per-message cost and that latency.
+//
+//   npm run bench:lmtp -- [--messages 2000] [--connections 1,8] [--rounds 3] [--users 8] [--peer dovecot] [--scan]
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +22,8 @@ import { freePort } from '../test/helpers/ports.js';
 import { startDaemon, type Daemon } from './daemon.js';
 import { spreadOver } from './spread.js';
 import { flag, medianByRate, percentile } from './stats.js';
+import { startClamd, type Clamd } from '../test/helpers/clamd.js';
+import { instream, type ClamdTarget } from '../src/scan/clamd.js';
 
 const DOMAIN = 'bench.test';
 let USERS = 8; // set from --users in main()
@@ -27,6 +35,8 @@ interface Args {
   rounds: number;
   /** Distinct recipients; --users 1 puts every message into one growing INBOX. */
   users: number;
+  /** Also run a daemon with ClamAV (and Rspamd when available) on. */
+  scan: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -37,6 +47,7 @@ function parseArgs(argv: string[]): Args {
     peer: get('--peer') === 'dovecot' ? 'dovecot' : null,
     rounds: Number(get('--rounds') ?? 3),
     users: Number(get('--users') ?? 8),
+    scan: argv.includes('--scan'),
   };
 }
 
@@ -71,15 +82,15 @@ async function run(target: { host: string; port: number }, msgs: Buffer[], k: nu
   return { k, rate: msgs.length / elapsed, p50: pct(0.5), p99: pct(0.99) };
 }
 
-async function startOurs(root: string): Promise<Daemon> {
-  const dataDir = join(root, 'ours');
+async function startOurs(root: string, name = 'ours', extraYaml = ''): Promise<Daemon> {
+  const dataDir = join(root, name);
   const port = await freePort();
   const directory = await openSqliteDirectory({ path: join(dataDir, 'directory.sqlite') });
   await directory.addDomain(DOMAIN);
   for (let u = 0; u < USERS; u++) await directory.addUser(`u${u}@${DOMAIN}`, `bench-password-${u}`, { quotaMb: 0 });
   await directory.close();
-  const cfg = join(root, 'ours.yaml');
-  await writeFile(cfg, `dataDir: ${dataDir}\nhostname: bench.local\nlog:\n  level: warn\nlmtp:\n  port: ${port}\n`);
+  const cfg = join(root, `${name}.yaml`);
+  await writeFile(cfg, `dataDir: ${dataDir}\nhostname: bench.local\nlog:\n  level: warn\nlmtp:\n  port: ${port}\n${extraYaml}`);
   return startDaemon(cfg, port);
 }
 
@@ -97,8 +108,11 @@ async function main(): Promise<void> {
     `workload: ${msgs.length} messages, ${(bytes / msgs.length / 1024).toFixed(1)} KiB average, ${USERS} recipients, ` +
       `${args.rounds} rounds per K${args.peer ? ', alternating with ' + args.peer : ''}`,
   );
-  const rows: Array<{ k: number; ours: Result; peer?: Result }> = [];
+  const rows: Array<{ k: number; ours: Result; peer?: Result; scanned?: Result }> = [];
   const servers: Array<{ stop: () => Promise<void> }> = [];
+  let clamd: Clamd | null = null;
+  let scannerLatency: string[] = [];
+  const sentTo = new Map<string, number>();
   try {
     // Both servers run for the whole benchmark and take turns, so that disk state
     // (dirty pages, journal) and machine noise fall on both alike.
@@ -111,28 +125,39 @@ async function main(): Promise<void> {
       servers.push(dc);
       targets.push({ name: 'dovecot', port: dc.lmtpPort });
     }
+    if (args.scan) {
+      clamd = await startClamd({ streamMaxLength: '25M' });
+      const scanned = await startOurs(root, 'scan', `scan:\n  clamav:\n    host: 127.0.0.1\n    port: ${clamd.port}\n${await rspamdYaml()}`);
+      servers.push(scanned);
+      targets.push({ name: 'scan', port: scanned.port });
+      scannerLatency = await clamdLatency({ host: '127.0.0.1', port: clamd.port, timeoutMs: 30_000, chunkBytes: 64 * 1024, maxStreamBytes: 25 * 1024 * 1024 }, msgs);
+    }
     for (const t of targets) await run({ host: '127.0.0.1', port: t.port }, msgs.slice(0, 100), 2); // warm-up
-    let sent = 100;
     for (const k of args.connections) {
       const per = new Map<string, Result[]>(targets.map((t) => [t.name, []]));
       for (let round = 0; round < args.rounds; round++) {
         for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
           const r = await run({ host: '127.0.0.1', port: t.port }, msgs, k);
-          if (t.name === 'ours') sent += msgs.length;
+          sentTo.set(t.name, (sentTo.get(t.name) ?? 0) + msgs.length);
           per.get(t.name)!.push(r);
           console.log(`${t.name.padEnd(8)} round ${round + 1}  ${fmt(r)}`);
         }
       }
       const peerRuns = per.get('dovecot');
-      rows.push({ k, ours: medianByRate(per.get('ours')!), peer: peerRuns ? medianByRate(peerRuns) : undefined });
+      const scanRuns = per.get('scan');
+      rows.push({ k, ours: medianByRate(per.get('ours')!), peer: peerRuns ? medianByRate(peerRuns) : undefined, scanned: scanRuns ? medianByRate(scanRuns) : undefined });
     }
     // Every 250 must stand for a file on disk: count what our Maildirs hold.
-    let stored = 0;
-    for (let u = 0; u < USERS; u++) stored += (await readdir(join(root, 'ours', 'mail', DOMAIN, `u${u}`, 'new'))).length;
-    console.log(`integrity: ${sent} messages acknowledged with 250, ${stored} files in new/ ${sent === stored ? '(all there)' : '(MISMATCH)'}`);
-    if (sent !== stored) process.exitCode = 1;
+    for (const name of args.scan ? ['ours', 'scan'] : ['ours']) {
+      const acked = (sentTo.get(name) ?? 0) + 100; // + the warm-up
+      let stored = 0;
+      for (let u = 0; u < USERS; u++) stored += (await readdir(join(root, name, 'mail', DOMAIN, `u${u}`, 'new'))).length;
+      console.log(`integrity (${name}): ${acked} messages acknowledged with 250, ${stored} files in new/ ${acked === stored ? '(all there)' : '(MISMATCH)'}`);
+      if (acked !== stored) process.exitCode = 1;
+    }
   } finally {
     for (const s of servers) await s.stop();
+    await clamd?.close();
     await rm(root, { recursive: true, force: true });
   }
   console.log('\nsummary (median round of each)');
@@ -142,6 +167,47 @@ async function main(): Promise<void> {
       console.log(`dovecot  ${fmt(row.peer)}`);
       console.log(`ratio    K=${row.k}: ${(row.ours.rate / row.peer.rate).toFixed(2)} (ours / dovecot, messages per second)`);
     }
+    if (row.scanned) {
+      console.log(`scan     ${fmt(row.scanned)}`);
+      const perMsg = (1000 / row.scanned.rate - 1000 / row.ours.rate) * row.k;
+      console.log(`scanning K=${row.k}: ${(row.scanned.rate / row.ours.rate).toFixed(2)} of the unscanned rate; +${perMsg.toFixed(2)} ms per message per connection`);
+    }
+  }
+  for (const line of scannerLatency) console.log(line);
+}
+
+/** clamd's own time per message (one INSTREAM at a time, our client), the floor for the scanned rate. */
+async function clamdLatency(target: ClamdTarget, msgs: Buffer[]): Promise<string[]> {
+  const sample = msgs.slice(0, Math.min(msgs.length, 500));
+  const times: number[] = [];
+  for (const m of sample) {
+    const t0 = performance.now();
+    const v = await instream(target, async function* () {
+      yield m;
+    }, m.length);
+    times.push(performance.now() - t0);
+    if (v.infected) throw new Error('the workload is clean; clamd says otherwise');
+  }
+  times.sort((a, b) => a - b);
+  const mean = times.reduce((a, b) => a + b, 0) / times.length;
+  return [`clamd    per scan call (${sample.length} workload messages, one at a time): p50 ${percentile(times, 0.5).toFixed(2)} ms   p99 ${percentile(times, 0.99).toFixed(2)} ms   mean ${mean.toFixed(2)} ms`];
+}
+
+/**
+ * Rspamd joins when the Rspamd engineer's helper (test/helpers/rspamd.ts) exists. Loaded by
+ * name so this benchmark builds without it; returns the `rspamd:` config block or ''.
+ */
+async function rspamdYaml(): Promise<string> {
+  const spec = '../test/helpers/rspamd.js';
+  try {
+    const mod = (await import(spec)) as { startRspamd?: () => Promise<{ url: string; stop(): Promise<void> }> };
+    if (!mod.startRspamd) return '';
+    const r = await mod.startRspamd();
+    process.once('beforeExit', () => void r.stop());
+    return `  rspamd:\n    url: ${r.url}\n`;
+  } catch {
+    console.log('rspamd: helper test/helpers/rspamd.ts not available; ClamAV only');
+    return '';
   }
 }
 
