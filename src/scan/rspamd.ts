@@ -31,6 +31,8 @@ export function createRspamdScanner(cfg: RspamdConfig, logger: Logger): MessageS
   const log = logger.child({ scanner: 'rspamd' });
   const base = cfg.url;
   const timeoutMs = cfg.timeoutSeconds * 1000;
+  /** The last ping's answer, for /healthz without a network wait (index.ts reads lastPing). */
+  let lastPing: boolean | undefined;
 
   async function scan(req: ScanRequest): Promise<ScanOutcome> {
     if (!base) return { edits: noEdits() }; // spam checks are off while scan.rspamd.url is unset
@@ -62,14 +64,16 @@ export function createRspamdScanner(cfg: RspamdConfig, logger: Logger): MessageS
     if (!base) return false;
     try {
       const res = await rspamdRequest({ base, path: '/ping', method: 'GET', timeoutMs: Math.min(timeoutMs, PING_TIMEOUT_MS), maxResponseBytes: 1024 });
-      return res.status === 200 && res.body.toString('utf8').trim() === 'pong';
+      lastPing = res.status === 200 && res.body.toString('utf8').trim() === 'pong';
     } catch (err) {
       log.debug({ reason: err instanceof RspamdError ? err.reason : String(err) }, 'rspamd ping failed');
-      return false;
+      lastPing = false;
     }
+    return lastPing;
   }
 
-  return { name: 'rspamd', scan, ping };
+  const scanner: MessageScanner & { lastPing(): boolean | undefined } = { name: 'rspamd', scan, ping, lastPing: () => lastPing };
+  return scanner;
 }
 
 /** The envelope in Rspamd's request headers. */
