@@ -27,6 +27,9 @@ export const BASE_CAPABILITIES = [
   'ESEARCH',
   'BINARY',
   'UTF8=ACCEPT',
+  // RFC 7162: mod-sequences persisted per message (src/maildir/modseq.ts).
+  'CONDSTORE',
+  'QRESYNC',
   // Issue 4: server-side sorting and threading (RFC 5256, RFC 5957).
   'SORT',
   'SORT=DISPLAY',

@@ -20,6 +20,8 @@ export interface ViewMessage {
   /** RFC822.SIZE (CRLF form). */
   size: number;
   recent: boolean;
+  /** RFC 7162 mod-sequence as last told by the store (0 when unknown). */
+  modseq?: number;
 }
 
 export type ViewUpdate =
@@ -27,7 +29,7 @@ export type ViewUpdate =
   | { kind: 'exists'; count: number }
   | { kind: 'recent'; count: number }
   | { kind: 'flags'; keywords: string[] }
-  | { kind: 'fetch'; seq: number; uid: number; flags: string[]; recent: boolean };
+  | { kind: 'fetch'; seq: number; uid: number; flags: string[]; recent: boolean; modseq: number };
 
 const sameFlags = (a: string[], b: string[]): boolean => a.length === b.length && a.every((f, i) => f === b[i]);
 
@@ -133,17 +135,20 @@ export class MailboxView {
     return out;
   }
 
-  /** A flag change record (ours or another session's). */
-  applyFlags(uid: number, flags: string[]): void {
+  /** A flag change record (ours or another session's), with its modseq when known. */
+  applyFlags(uid: number, flags: string[], modseq?: number): void {
     const sorted = sortFlags(flags);
     const pend = this.pendingAppend.find((m) => m.uid === uid);
     if (pend) {
       pend.flags = sorted;
+      if (modseq !== undefined) pend.modseq = Math.max(pend.modseq ?? 0, modseq);
       return;
     }
     const seq = this.seqOf(uid);
     if (seq === 0) return;
     const m = this.msgs[seq - 1]!;
+    // Modseqs only grow (RFC 7162 3.1.1): a late record does not take one back.
+    if (modseq !== undefined) m.modseq = Math.max(m.modseq ?? 0, modseq);
     if (sameFlags(m.flags, sorted)) return;
     m.flags = sorted;
     this.pendingFlags.add(uid);
@@ -168,7 +173,7 @@ export class MailboxView {
    * for this session.
    */
   reconcile(
-    list: Array<{ uid: number; flags: string[]; internalDate: Date; size: number }>,
+    list: Array<{ uid: number; flags: string[]; internalDate: Date; size: number; modseq?: number }>,
     uidNext: number,
     recentOf: (uids: number[]) => Set<number>,
   ): void {
@@ -178,18 +183,22 @@ export class MailboxView {
     for (const m of this.msgs) {
       const now = present.get(m.uid);
       if (!now) this.pendingExpunge.add(m.uid);
-      else this.applyFlags(m.uid, now.flags);
+      else this.applyFlags(m.uid, now.flags, now.modseq);
     }
     const lastKnown = Math.max(this.msgs.at(-1)?.uid ?? 0, this.pendingAppend.at(-1)?.uid ?? 0);
     this.pendingAppend = this.pendingAppend.filter((m) => present.has(m.uid));
-    for (const m of this.pendingAppend) m.flags = sortFlags(present.get(m.uid)!.flags);
+    for (const m of this.pendingAppend) {
+      const now = present.get(m.uid)!;
+      m.flags = sortFlags(now.flags);
+      if (now.modseq !== undefined) m.modseq = now.modseq;
+    }
     // A UID below the last one we know cannot get a sequence number without shifting the
     // others; Maildir never produces one (UIDs only grow), so it is ignored.
     const fresh = list.filter((m) => m.uid > lastKnown).sort((a, b) => a.uid - b.uid);
     if (fresh.length > 0) {
       const recent = recentOf(fresh.map((m) => m.uid));
       for (const m of fresh) {
-        this.pendingAppend.push({ uid: m.uid, flags: sortFlags(m.flags), internalDate: m.internalDate, size: m.size, recent: recent.has(m.uid) });
+        this.pendingAppend.push({ uid: m.uid, flags: sortFlags(m.flags), internalDate: m.internalDate, size: m.size, recent: recent.has(m.uid), modseq: m.modseq ?? 0 });
       }
     }
   }
@@ -226,7 +235,7 @@ export class MailboxView {
       for (const seq of seqs) {
         const m = this.msgs[seq - 1]!;
         if (this.pendingExpunge.has(m.uid)) continue;
-        out.push({ kind: 'fetch', seq, uid: m.uid, flags: m.flags, recent: m.recent });
+        out.push({ kind: 'fetch', seq, uid: m.uid, flags: m.flags, recent: m.recent, modseq: m.modseq ?? 0 });
         this.pendingFlags.delete(m.uid);
       }
     }

@@ -30,6 +30,7 @@ import { updateLines } from './response.js';
 import { drained, writeChunks } from './output.js';
 import { COMMANDS, type StateKind } from './commands/index.js';
 import { storeErrorToImap } from './commands/store-errors.js';
+import { viewUpdateLines } from './commands/condstore.js';
 import { metrics } from '../metrics/index.js';
 import { DeflateStream } from './compress.js';
 
@@ -375,7 +376,7 @@ export class ImapSession {
       try {
         const listing = await this.deps.store.listMessages(mailUser, sel.mailbox);
         view.reconcile(
-          listing.messages.map((m) => ({ uid: m.uid, flags: [...m.flags, ...m.keywords], internalDate: m.internalDate, size: m.vsize })),
+          listing.messages.map((m) => ({ uid: m.uid, flags: [...m.flags, ...m.keywords], internalDate: m.internalDate, size: m.vsize, modseq: m.modseq })),
           listing.uidNext,
           (uids) => this.deps.hub.recent(mailUser, sel.mailbox, uids, !sel.readOnly, listing.messages),
         );
@@ -387,7 +388,8 @@ export class ImapSession {
         throw err;
       }
     }
-    for (const u of view.flush(allowExpunge)) for (const line of updateLines(u, true)) this.send(line);
+    // MODSEQ in FETCH, VANISHED for EXPUNGE once CONDSTORE/QRESYNC are on (RFC 7162).
+    for (const line of viewUpdateLines(this, view.flush(allowExpunge))) this.send(line);
   }
 
   /** A store change record for this user (any session's, a delivery's, or another program's). */
@@ -406,7 +408,7 @@ export class ImapSession {
         sel.view.needSync = true;
         break;
       case 'flags':
-        sel.view.applyFlags(c.uid, [...c.flags, ...c.keywords]);
+        sel.view.applyFlags(c.uid, [...c.flags, ...c.keywords], c.modseq);
         break;
       case 'expunge':
         sel.view.applyExpunge(c.uids);

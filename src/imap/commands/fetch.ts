@@ -4,11 +4,12 @@
 // response with its body streams piped.
 import { StoreError } from '../../maildir/types.js';
 import type { MimePart } from '../../mime/types.js';
-import { ImapNo } from '../errors.js';
+import { ImapBad, ImapNo } from '../errors.js';
+import { condstoreOn, enableCondstore, qresyncOn, vanishedForFetch } from './condstore.js';
 import { buildFetchItems, impliesSeen, needsContent, type MessageLoader } from '../fetch.js';
 import { sortFlags } from '../mailbox-view.js';
 import { untagged } from '../proto/serializer.js';
-import type { Command, FetchAttr } from '../proto/types.js';
+import type { Command, FetchAttr, SeqRange } from '../proto/types.js';
 import type { ImapSession } from '../session.js';
 import { updateLines } from '../response.js';
 
@@ -18,8 +19,19 @@ export async function fetch(s: ImapSession, cmd: Of<'FETCH'>): Promise<string> {
   if (s.state.kind !== 'selected') throw new Error('not selected');
   const { sel, mailUser } = s.state;
   if (cmd.set === '$') throw new ImapNo('SEARCHRES is not supported', 'CANNOT');
-  const seqs = sel.view.resolve(cmd.set, cmd.uid);
+  let seqs = sel.view.resolve(cmd.set, cmd.uid);
   let attrs: FetchAttr[] = [...cmd.attrs];
+  // RFC 7162 3.1.4.1: FETCH MODSEQ and CHANGEDSINCE enable CONDSTORE; CHANGEDSINCE implies MODSEQ.
+  if (cmd.changedSince !== undefined || attrs.some((a) => a.kind === 'MODSEQ')) enableCondstore(s);
+  if (cmd.vanished) {
+    if (!qresyncOn(s)) throw new ImapBad('VANISHED needs ENABLE QRESYNC'); // RFC 7162 3.2.6
+    await vanishedForFetch(s, cmd.set as SeqRange[], cmd.changedSince!);
+  }
+  if (cmd.changedSince !== undefined) {
+    const since = cmd.changedSince;
+    seqs = seqs.filter((q) => (sel.view.at(q)!.modseq ?? 0) > since);
+    if (!attrs.some((a) => a.kind === 'MODSEQ')) attrs = [...attrs, { kind: 'MODSEQ' }];
+  }
   // The UID form always reports UID (RFC 3501 6.4.8).
   if (cmd.uid && !attrs.some((a) => a.kind === 'UID')) attrs = [{ kind: 'UID' }, ...attrs];
   const setsSeen = impliesSeen(attrs) && !sel.readOnly;
@@ -30,12 +42,14 @@ export async function fetch(s: ImapSession, cmd: Of<'FETCH'>): Promise<string> {
       .map((m) => m.uid);
     if (unseen.length > 0) {
       const changed = await s.deps.store.setFlags(mailUser, sel.mailbox, unseen, 'add', ['\\Seen']);
-      for (const m of changed) sel.view.applyFlags(m.uid, [...m.flags, ...m.keywords]);
+      for (const m of changed) sel.view.applyFlags(m.uid, [...m.flags, ...m.keywords], m.modseq);
       // RFC 3501 6.4.5: the flags changed, so they go in this FETCH response.
       if (changed.length > 0 && !attrs.some((a) => a.kind === 'FLAGS')) attrs = [...attrs, { kind: 'FLAGS' }];
     }
   }
   const withFlags = attrs.some((a) => a.kind === 'FLAGS');
+  // With CONDSTORE on, FLAGS travel with their MODSEQ (as Dovecot does; RFC 7162 3.1.4).
+  const withModseq = attrs.some((a) => a.kind === 'MODSEQ') || (withFlags && condstoreOn(s));
   const kw = withFlags ? sel.view.keywordUpdate() : null;
   if (kw) for (const line of updateLines(kw, true)) s.send(line);
   const content = needsContent(attrs);
@@ -63,6 +77,7 @@ export async function fetch(s: ImapSession, cmd: Of<'FETCH'>): Promise<string> {
       }
       throw err;
     }
+    if (withModseq) items.push({ t: 'atom', v: 'MODSEQ' }, { t: 'list', v: [{ t: 'number', v: m.modseq ?? 0 }] });
     await s.sendChunks(untagged([{ t: 'number', v: seq }, { t: 'atom', v: 'FETCH' }, { t: 'list', v: items }]));
     if (withFlags) sel.view.announced(m.uid);
   }

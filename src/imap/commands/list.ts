@@ -55,7 +55,6 @@ export async function list(s: ImapSession, cmd: Of<'LIST' | 'LSUB'>): Promise<st
   const matches = (n: Node): boolean => matchers.some((m) => m(n.client));
 
   // Refused before the first LIST line rather than in the middle of the reply.
-  if (cmd.statusItems?.includes('HIGHESTMODSEQ')) throw new ImapBad('STATUS HIGHESTMODSEQ is not supported');
   const sel = new Set(cmd.selectOptions ?? []);
   const ret = new Set(cmd.returnOptions ?? []);
   const bySubscription = lsub || sel.has('SUBSCRIBED');

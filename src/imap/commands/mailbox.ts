@@ -82,8 +82,6 @@ export async function status(s: ImapSession, cmd: Of<'STATUS'>): Promise<string>
 /** `* STATUS name (...)` for STATUS and LIST-STATUS (RFC 5819); throws StoreError no-mailbox. */
 export async function statusLine(s: ImapSession, name: string, items: StatusItem[]): Promise<string> {
   const { mailUser } = user(s);
-  // HIGHESTMODSEQ belongs to CONDSTORE (RFC 7162 3.1.1), which answers it here once offered.
-  if (items.includes('HIGHESTMODSEQ')) throw new ImapBad('STATUS HIGHESTMODSEQ is not supported');
   const listing = await s.deps.store.listMessages(mailUser, name);
   const msgs = listing.messages;
   const out: string[] = [];
@@ -111,6 +109,9 @@ export async function statusLine(s: ImapSession, name: string, items: StatusItem
       case 'APPENDLIMIT':
         // RFC 7889 4: the same limit for every mailbox, the one CAPABILITY announces.
         out.push(`APPENDLIMIT ${s.deps.limits.maxLiteralBytes}`);
+        break;
+      case 'HIGHESTMODSEQ': // RFC 7162 3.1.6 (the store keeps modseqs for every mailbox)
+        out.push(`HIGHESTMODSEQ ${listing.highestModseq}`);
         break;
       default:
         break;

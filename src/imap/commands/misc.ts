@@ -2,6 +2,7 @@
 import type { Command } from '../proto/types.js';
 import type { ImapSession } from '../session.js';
 import { imapString } from '../response.js';
+import { enableCondstore, enableQresync } from './condstore.js';
 
 type Of<N extends Command['name']> = Extract<Command, { name: N }>;
 
@@ -44,6 +45,8 @@ export async function id(s: ImapSession, cmd: Of<'ID'>): Promise<string> {
  */
 const ENABLEABLE: Record<string, (s: ImapSession) => void> = {
   'UTF8=ACCEPT': (s) => s.enableUtf8(),
+  CONDSTORE: enableCondstore, // RFC 7162 3.1
+  QRESYNC: enableQresync, // RFC 7162 3.2.3 (implies CONDSTORE)
 };
 
 /** `* ENABLED` lists what this command turned on, not what was on already (as Dovecot). */

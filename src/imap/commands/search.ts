@@ -7,6 +7,7 @@ import { ImapNo } from '../errors.js';
 import { sortFlags } from '../mailbox-view.js';
 import type { MessageLoader } from '../fetch.js';
 import { matchSearch } from '../search.js';
+import { searchModseqSuffix } from './condstore.js';
 import type { Command, SearchReturn } from '../proto/types.js';
 import { imapString, uidSetText } from '../response.js';
 import type { ImapSession } from '../session.js';
@@ -29,6 +30,7 @@ export async function search(s: ImapSession, cmd: Of<'SEARCH'>, tag: string): Pr
   const all = view.all();
   const ctx = { maxSeq: all.length, maxUid: all.at(-1)?.uid ?? 0 };
   const hits: number[] = [];
+  let topModseq = 0; // RFC 7162 3.1.5
   for (let i = 0; i < all.length; i++) {
     const m = all[i]!;
     if (view.isExpungePending(m.uid) && cmd.uid) continue;
@@ -44,17 +46,22 @@ export async function search(s: ImapSession, cmd: Of<'SEARCH'>, tag: string): Pr
       internalDate: m.internalDate,
       size: m.size,
       recent: m.recent,
+      modseq: BigInt(m.modseq ?? 0),
     };
     try {
-      if (await matchSearch(cmd.key, msg, loader, ctx)) hits.push(cmd.uid ? m.uid : i + 1);
+      if (await matchSearch(cmd.key, msg, loader, ctx)) {
+        hits.push(cmd.uid ? m.uid : i + 1);
+        topModseq = Math.max(topModseq, m.modseq ?? 0);
+      }
     } catch (err) {
       // Expunged meanwhile (RFC 2180 4.3): it simply does not match.
       if (err instanceof StoreError && err.code === 'no-message') continue;
       throw err;
     }
   }
-  if (cmd.return) s.send(esearchLine(tag, cmd.uid, hits, cmd.return));
-  else s.send(hits.length > 0 ? `* SEARCH ${hits.join(' ')}` : '* SEARCH');
+  const modseq = searchModseqSuffix(s, cmd.key, hits.length, topModseq, cmd.return !== undefined);
+  if (cmd.return) s.send(esearchLine(tag, cmd.uid, hits, cmd.return) + modseq);
+  else s.send((hits.length > 0 ? `* SEARCH ${hits.join(' ')}` : '* SEARCH') + modseq);
   return `${cmd.uid ? 'UID SEARCH' : 'SEARCH'} completed`;
 }
 

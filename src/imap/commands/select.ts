@@ -1,11 +1,12 @@
 // SELECT, EXAMINE, CLOSE, UNSELECT (RFC 3501 6.3.1, 6.3.2, 6.4.2; RFC 3691).
-import { ImapNo } from '../errors.js';
+import { ImapBad, ImapNo } from '../errors.js';
 import { MailboxView, sortFlags } from '../mailbox-view.js';
 import { toStoreName } from '../names.js';
 import type { Command } from '../proto/types.js';
 import { flagList, SYSTEM_FLAGS } from '../response.js';
 import type { ImapSession } from '../session.js';
 import { StoreError } from '../../maildir/types.js';
+import { enableCondstore, qresyncOn, qresyncSelect } from './condstore.js';
 
 type Of<N extends Command['name']> = Extract<Command, { name: N }>;
 
@@ -15,8 +16,13 @@ const MAX_KEYWORDS = 26;
 export async function select(s: ImapSession, cmd: Of<'SELECT' | 'EXAMINE'>): Promise<string> {
   if (s.state.kind !== 'authenticated' && s.state.kind !== 'selected') throw new Error('not logged in');
   const { mailUser } = s.state;
+  // RFC 7162 3.2.5: the QRESYNC parameter only after ENABLE QRESYNC.
+  if (cmd.qresync && !qresyncOn(s)) throw new ImapBad('QRESYNC parameter without ENABLE QRESYNC');
+  // RFC 7162 3.2.11: with QRESYNC on, the client is told where the old mailbox's responses end.
+  if (s.state.kind === 'selected' && qresyncOn(s)) s.send('* OK [CLOSED] Previous mailbox closed');
   // RFC 3501 6.3.1: a SELECT deselects the current mailbox first, even when it fails.
   s.deselect();
+  if (cmd.condstore) enableCondstore(s); // RFC 7162 3.1.8
   const name = toStoreName(cmd.mailbox, s.delimiter);
   const readOnly = cmd.name === 'EXAMINE';
   let listing;
@@ -30,7 +36,14 @@ export async function select(s: ImapSession, cmd: Of<'SELECT' | 'EXAMINE'>): Pro
   // EXAMINE must not take \Recent away from anyone (RFC 3501 6.3.2).
   const recent = s.deps.hub.recent(mailUser, name, msgs.map((m) => m.uid), !readOnly, msgs);
   const view = new MailboxView(
-    msgs.map((m) => ({ uid: m.uid, flags: sortFlags([...m.flags, ...m.keywords]), internalDate: m.internalDate, size: m.vsize, recent: recent.has(m.uid) })),
+    msgs.map((m) => ({
+      uid: m.uid,
+      flags: sortFlags([...m.flags, ...m.keywords]),
+      internalDate: m.internalDate,
+      size: m.vsize,
+      recent: recent.has(m.uid),
+      modseq: m.modseq,
+    })),
     listing.uidValidity,
     listing.uidNext,
   );
@@ -44,6 +57,9 @@ export async function select(s: ImapSession, cmd: Of<'SELECT' | 'EXAMINE'>): Pro
   if (firstUnseen >= 0) s.send(`* OK [UNSEEN ${firstUnseen + 1}] First unseen`);
   s.send(`* OK [UIDVALIDITY ${listing.uidValidity}] UIDs valid`);
   s.send(`* OK [UIDNEXT ${listing.uidNext}] Predicted next UID`);
+  // RFC 7162 3.1.2.1: every mailbox keeps modseqs persistently, so every SELECT says so.
+  s.send(`* OK [HIGHESTMODSEQ ${listing.highestModseq}] Highest`);
+  if (cmd.qresync) await qresyncSelect(s, mailUser, name, view, listing, cmd.qresync);
   s.select({ mailbox: name, readOnly, view, gone: false });
   return `[${readOnly ? 'READ-ONLY' : 'READ-WRITE'}] ${cmd.name} completed`;
 }

@@ -4,7 +4,8 @@
 import { ImapNo } from '../errors.js';
 import { sortFlags } from '../mailbox-view.js';
 import type { Command } from '../proto/types.js';
-import { flagList, updateLines } from '../response.js';
+import { uidSetText, updateLines } from '../response.js';
+import { condstoreOn, enableCondstore, fetchFlagsLine } from './condstore.js';
 import type { ImapSession } from '../session.js';
 import { splitFlags } from './flags.js';
 
@@ -20,9 +21,16 @@ export async function store(s: ImapSession, cmd: Of<'STORE'>): Promise<string> {
   const targets = seqs.map((q) => sel.view.at(q)!).filter((m) => !sel.view.isExpungePending(m.uid));
   const expunged = seqs.length - targets.length;
   let dropped = false;
+  // RFC 7162 3.1.3: UNCHANGEDSINCE enables CONDSTORE; messages changed since are listed in MODIFIED.
+  const conditional = cmd.unchangedSince !== undefined;
+  if (conditional) enableCondstore(s);
+  const withModseq = condstoreOn(s);
+  let modified: number[] = [];
   if (targets.length > 0) {
-    const changed = await s.deps.store.setFlags(mailUser, sel.mailbox, targets.map((m) => m.uid), cmd.op, flags, keywords);
-    for (const m of changed) sel.view.applyFlags(m.uid, [...m.flags, ...m.keywords]);
+    const opts = conditional ? { unchangedSince: cmd.unchangedSince! } : {};
+    const changed = await s.deps.store.setFlags(mailUser, sel.mailbox, targets.map((m) => m.uid), cmd.op, flags, keywords, opts);
+    modified = changed.modified;
+    for (const m of changed) sel.view.applyFlags(m.uid, [...m.flags, ...m.keywords], m.modseq);
     // Maildir has 26 keyword letters per mailbox (as Dovecot); the store drops the excess.
     if (cmd.op !== 'remove' && keywords.length > 0) {
       dropped = changed.some((m) => keywords.some((k) => !m.keywords.some((x) => x.toLowerCase() === k.toLowerCase())));
@@ -33,12 +41,23 @@ export async function store(s: ImapSession, cmd: Of<'STORE'>): Promise<string> {
       const seq = sel.view.seqOf(m.uid);
       if (seq === 0) continue;
       sel.view.announced(m.uid);
-      // .SILENT: no FETCH for our own change (RFC 3501 6.4.6); the UID form carries UID (6.4.8).
-      if (cmd.silent) continue;
       const msg = sel.view.at(seq)!;
+      // .SILENT: no FETCH for our own change (RFC 3501 6.4.6); the UID form carries UID (6.4.8).
+      // With CONDSTORE on, the new modseq is still sent (RFC 7162 3.1.3 "even if .SILENT").
+      if (cmd.silent) {
+        if (withModseq) s.send(`* ${seq} FETCH (${cmd.uid ? `UID ${m.uid} ` : ''}MODSEQ (${m.modseq}))`);
+        continue;
+      }
       const shown = msg.recent ? [...sortFlags(msg.flags), '\\Recent'] : msg.flags;
-      s.send(cmd.uid ? `* ${seq} FETCH (UID ${m.uid} FLAGS ${flagList(shown)})` : `* ${seq} FETCH (FLAGS ${flagList(shown)})`);
+      s.send(fetchFlagsLine(seq, cmd.uid ? m.uid : null, shown, withModseq ? m.modseq : null));
     }
+  }
+  if (modified.length > 0) {
+    // The tagged reply names them: sequence numbers for STORE, UIDs for UID STORE (RFC 7162 3.1.3).
+    const set = cmd.uid ? modified : modified.map((u) => sel.view.seqOf(u)).filter((q) => q > 0);
+    const text = `[MODIFIED ${uidSetText(set.sort((a, b) => a - b))}] Conditional STORE failed`;
+    if (dropped || expunged > 0) s.log.info({ modified: modified.length }, 'conditional store partly failed');
+    return text;
   }
   if (dropped) throw new ImapNo('Too many keywords in this mailbox (26 at most)', 'LIMIT');
   // RFC 2180 4.2.1: messages expunged by another session cannot be changed.

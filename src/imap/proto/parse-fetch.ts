@@ -1,5 +1,6 @@
 // FETCH arguments (RFC 3501 6.4.5, 9 `fetch`; BINARY from RFC 3516). Pure.
 import type { SectionSpec } from '../../mime/types.js';
+import { parseFetchModifiers } from './parse-modifiers.js';
 import { parseSequenceSet } from './sequence.js';
 import { clip, type Cursor, isAstringChar, isAtomChar } from './tokens.js';
 import type { Command, FetchAttr } from './types.js';
@@ -153,19 +154,27 @@ export function parseFetch(c: Cursor, uid: boolean): Command {
   c.sp();
   const set = parseSequenceSet(c);
   c.sp();
+  // [fetch-modifiers] after the items (RFC 4466 2.4; CHANGEDSINCE, VANISHED: RFC 7162).
+  const finish = (cmd: Extract<Command, { name: 'FETCH' }>): Command => {
+    const mods = parseFetchModifiers(c);
+    c.end();
+    if (mods.changedSince !== undefined) cmd.changedSince = mods.changedSince;
+    if (mods.vanished) {
+      if (!uid) c.fail('VANISHED is only allowed with UID FETCH'); // RFC 7162 3.2.6
+      cmd.vanished = true;
+    }
+    return cmd;
+  };
   if (c.peek() === 0x28) {
     const attrs = c.list(() => fetchAtt(c), false, 'a fetch item list');
-    c.end();
-    return { name: 'FETCH', uid, set, attrs };
+    return finish({ name: 'FETCH', uid, set, attrs });
   }
   const save = c.pos;
   const word = itemName(c);
   if (word === 'ALL' || word === 'FAST' || word === 'FULL') {
-    c.end();
-    return { name: 'FETCH', uid, set, attrs: MACROS[word].map((a) => ({ ...a })), macro: word };
+    return finish({ name: 'FETCH', uid, set, attrs: MACROS[word].map((a) => ({ ...a })), macro: word });
   }
   c.pos = save;
   const attr = fetchAtt(c);
-  c.end();
-  return { name: 'FETCH', uid, set, attrs: [attr] };
+  return finish({ name: 'FETCH', uid, set, attrs: [attr] });
 }

@@ -3,6 +3,7 @@
 // accept are UTF-8 and its subset US-ASCII; for any other CHARSET the parser still returns
 // the command and the session answers NO [BADCHARSET], RFC 3501 6.4.4).
 import { parseFlag, parseSearchDate } from './parse-args.js';
+import { parseSearchModseq } from './parse-modifiers.js';
 import { parseSequenceSet } from './sequence.js';
 import { clip, type Cursor, utf8 } from './tokens.js';
 import type { Command, SearchKey } from './types.js';
@@ -87,6 +88,8 @@ function searchKey(c: Cursor, depth: number): SearchKey {
     case 'UID':
       c.sp();
       return { kind: 'uid', set: parseSequenceSet(c) };
+    case 'MODSEQ': // RFC 7162 3.1.5
+      return { kind: 'modseq', n: parseSearchModseq(c) };
     case 'NOT':
       c.sp();
       return { kind: 'not', key: searchKey(c, depth + 1) };

@@ -18,6 +18,7 @@ import { acceptUtf8Names, parseFlag, parseFlagList, parseMailbox, parseStatusIte
 import { parseAppend, parseCreate } from './parse-create-append.js';
 import { parseSearchCommand } from './parse-esearch.js';
 import { parseFetch } from './parse-fetch.js';
+import { parseSelect, parseStoreModifiers } from './parse-modifiers.js';
 import { parseCompress } from './parse-compress.js';
 import { parseListCommand } from './parse-list.js';
 import { parseGetQuota, parseGetQuotaRoot, parseSetQuota } from './parse-quota.js';
@@ -139,6 +140,7 @@ function parseStore(c: Cursor, uid: boolean): Command {
   c.sp();
   const set = parseSequenceSet(c);
   c.sp();
+  const { unchangedSince } = parseStoreModifiers(c); // RFC 7162 3.1.3
   const op = c.eat(0x2b) ? 'add' : c.eat(0x2d) ? 'remove' : 'set';
   const item = c.keyword('FLAGS or FLAGS.SILENT');
   if (item !== 'FLAGS' && item !== 'FLAGS.SILENT') c.fail(`Invalid STORE item ${clip(item)}`);
@@ -150,7 +152,9 @@ function parseStore(c: Cursor, uid: boolean): Command {
     while (c.maybeSp()) flags.push(parseFlag(c));
   }
   c.end();
-  return { name: 'STORE', uid, set, op, silent: item === 'FLAGS.SILENT', flags };
+  const cmd: Command = { name: 'STORE', uid, set, op, silent: item === 'FLAGS.SILENT', flags };
+  if (unchangedSince !== undefined) cmd.unchangedSince = unchangedSince;
+  return cmd;
 }
 
 function parseCopyMove(name: 'COPY' | 'MOVE', uid: boolean): Parse {
@@ -208,8 +212,8 @@ const COMMANDS: Record<string, Parse> = {
   ENABLE: parseEnable,
   AUTHENTICATE: parseAuthenticate,
   LOGIN: parseLogin,
-  SELECT: oneMailbox('SELECT'),
-  EXAMINE: oneMailbox('EXAMINE'),
+  SELECT: parseSelect('SELECT'),
+  EXAMINE: parseSelect('EXAMINE'),
   CREATE: parseCreate,
   DELETE: oneMailbox('DELETE'),
   SUBSCRIBE: oneMailbox('SUBSCRIBE'),

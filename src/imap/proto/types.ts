@@ -79,7 +79,8 @@ export type Command =
   | { name: 'AUTHENTICATE'; mechanism: string; initial?: string }
   | { name: 'LOGIN'; username: string; password: string }
   // Authenticated
-  | { name: 'SELECT' | 'EXAMINE'; mailbox: string }
+  /** RFC 7162: `(CONDSTORE)` and `(QRESYNC (...))` select parameters. */
+  | { name: 'SELECT' | 'EXAMINE'; mailbox: string; condstore?: boolean; qresync?: QresyncParams }
   /** `useAttrs`: CREATE-SPECIAL-USE `(USE (\\Archive))` (RFC 6154 3), as written (with the backslash). */
   | { name: 'CREATE'; mailbox: string; useAttrs?: string[] }
   | { name: 'DELETE'; mailbox: string }
@@ -125,7 +126,16 @@ export type Command =
   | { name: 'EXPUNGE' }
   | { name: 'UID EXPUNGE'; set: SequenceSet }
   | { name: 'SEARCH'; uid: boolean; charset?: string; key: SearchKey; return?: SearchReturn[] }
-  | { name: 'FETCH'; uid: boolean; set: SequenceSet; attrs: FetchAttr[]; macro?: 'ALL' | 'FAST' | 'FULL' }
+  | {
+      name: 'FETCH';
+      uid: boolean;
+      set: SequenceSet;
+      attrs: FetchAttr[];
+      macro?: 'ALL' | 'FAST' | 'FULL';
+      /** RFC 7162 3.1.4.1 CHANGEDSINCE and 3.2.6 VANISHED modifiers. */
+      changedSince?: number;
+      vanished?: boolean;
+    }
   | {
       name: 'STORE';
       uid: boolean;
@@ -133,6 +143,8 @@ export type Command =
       op: 'set' | 'add' | 'remove'; // FLAGS, +FLAGS, -FLAGS
       silent: boolean;
       flags: FlagName[];
+      /** RFC 7162 3.1.3 UNCHANGEDSINCE (0 allowed: it always fails). */
+      unchangedSince?: number;
     }
   | { name: 'COPY' | 'MOVE'; uid: boolean; set: SequenceSet; mailbox: string }
   /** SORT (RFC 5256 3, RFC 5957); the charset is upper-cased, checked by the handler. */
@@ -147,6 +159,16 @@ export interface SortCriterion {
 export type ThreadAlgorithm = 'REFERENCES' | 'ORDEREDSUBJECT';
 
 export type CommandName = Command['name'];
+
+/** QRESYNC select parameter (RFC 7162 3.2.5): what the client knew when it last synced. */
+export interface QresyncParams {
+  uidValidity: number;
+  modseq: number;
+  /** UIDs the client knows (ranges as written; `*` is not allowed here). */
+  knownUids?: SeqRange[];
+  /** Sequence numbers and the UIDs the client has for them (3.2.5.2). */
+  seqMatch?: { seqs: SeqRange[]; uids: SeqRange[] };
+}
 
 /** One parsed request: the tag and either a command or why it could not be parsed. */
 export type Request =
