@@ -149,6 +149,18 @@ describe.skipIf(!enabled)('Rspamd client against the real rspamd', () => {
     expect(row!['rcpt_smtp']).toEqual(['alice@example.test', 'bob@example.test']);
   });
 
+  it('an SMTPUTF8 envelope is sent as UTF-8 (Node refuses such header values unless handed over as bytes)', async () => {
+    const env = envelope({ mailFrom: 'jürgen@例え.jp', recipients: ['ユーザー@example.test'], heloName: 'mta.例え.jp' });
+    const o = await scan(message('Viele Grüße aus Tokyo, bis bald.', 'Gruss'), {}, env, 'ユーザー@example.test');
+    expect(o.refuse).toBeUndefined();
+    expect(o.spam).toBeDefined();
+    // Rspamd 3.4 keeps User as sent; its SMTP address parser does not take 8-bit addresses
+    // (From/Rcpt show as unknown in its history), which costs no points.
+    const hist = await fetch(`${rspamd.controllerUrl}/history`, { headers: { Password: rspamd.password } });
+    const rows = ((await hist.json()) as { rows: Array<Record<string, unknown>> }).rows;
+    expect(rows.some((r) => r['user'] === 'ユーザー@example.test')).toBe(true);
+  });
+
   it('greylist: mail from an outside address that scores is deferred with 451 4.7.1', async () => {
     // Offline, an outside IP collects DNS-failure points (~4.5) past the greylist threshold (4).
     const o = await scan(message('Hello, please see the attached offer for your company.', 'Offer'), {}, envelope({ remoteAddress: '::ffff:203.0.113.7' }));
