@@ -15,8 +15,7 @@
 // Trees are walked with explicit stacks: a crafted References chain thousands deep must
 // not overflow the call stack.
 import type { HeaderField } from '../mime/types.js';
-import { baseSubject } from './base-subject.js';
-import { casemap, compareText, sentDate } from './sort.js';
+import { compareText, headerKeys } from './header-keys.js';
 
 export interface ThreadMessage {
   seq: number;
@@ -41,38 +40,10 @@ export interface ThreadNode {
 
 /** The ThreadMessage of one message from its top-level header fields. */
 export function threadMessage(seq: number, id: number, headers: readonly HeaderField[], internalDate: Date): ThreadMessage {
-  const get = (key: string): string | undefined => headers.find((h) => h.key === key)?.value;
-  const subject = baseSubject(get('subject'));
-  // RFC 5256 4 (1): References if it holds a valid id, else the first valid id of In-Reply-To.
-  let references = msgIds(get('references'));
-  if (references.length === 0) references = msgIds(get('in-reply-to')).slice(0, 1);
-  return {
-    seq,
-    id,
-    date: sentDate(headers, internalDate),
-    subject: casemap(subject.text),
-    replyOrForward: subject.replyOrForward,
-    messageId: msgIds(get('message-id'))[0] ?? null,
-    references,
-  };
-}
-
-/**
- * The msg-ids of a field, normalised (RFC 5256 4: `<"a.b"@x>` and `<a.b@x>` are the same id):
- * white space and comments dropped, a quoted local part unquoted. Anything outside angle
- * brackets is ignored (In-Reply-To often carries a phrase); `<>` is not an id.
- */
-export function msgIds(value: string | undefined): string[] {
-  if (value === undefined) return [];
-  const out: string[] = [];
-  for (const m of value.matchAll(/<([^<>]*)>/g)) {
-    let id = m[1]!.replace(/\([^()]*\)/g, '').replace(/[ \t\r\n]+/g, '');
-    const at = id.lastIndexOf('@');
-    const local = at >= 0 ? id.slice(0, at) : id;
-    if (local.length >= 2 && local.startsWith('"') && local.endsWith('"')) id = local.slice(1, -1).replace(/\\(.)/g, '$1') + id.slice(at);
-    if (id !== '') out.push(id);
-  }
-  return out;
+  const k = headerKeys(headers);
+  const { key, replyOrForward } = k.subject();
+  const { messageId, references } = k.threading();
+  return { seq, id, date: k.sentDate(internalDate), subject: key, replyOrForward, messageId, references };
 }
 
 // ---- ORDEREDSUBJECT (RFC 5256 3) ---------------------------------------------------------
@@ -97,7 +68,7 @@ export function threadOrderedSubject(msgs: readonly ThreadMessage[]): ThreadNode
 
 // ---- REFERENCES (RFC 5256 4) -------------------------------------------------------------
 
-class Container {
+class Container implements ThreadNode {
   parent: Container | null = null;
   children: Container[] = [];
   constructor(public msg: ThreadMessage | null) {}
@@ -133,17 +104,17 @@ function lead(c: Container): ThreadMessage {
 
 const byLead = (a: Container, b: Container): number => byDate(lead(a), lead(b));
 
-/** Calls fn on every container below `roots`, children before their parent. */
+/** Calls fn on every container from `roots` down, each after all of its descendants: the
+ *  reverse of a pre-order walk, so no call stack and no per-node bookkeeping. */
 function postOrder(roots: readonly Container[], fn: (c: Container) => void): void {
-  const stack: Array<[Container, boolean]> = roots.map((r) => [r, false]);
+  const order: Container[] = [];
+  const stack = [...roots];
   while (stack.length > 0) {
-    const [c, visited] = stack.pop()!;
-    if (visited) fn(c);
-    else {
-      stack.push([c, true]);
-      for (const ch of c.children) stack.push([ch, false]);
-    }
+    const c = stack.pop()!;
+    order.push(c);
+    for (const ch of c.children) stack.push(ch);
   }
+  for (let i = order.length - 1; i >= 0; i--) fn(order[i]!);
 }
 
 export function threadReferences(msgs: readonly ThreadMessage[]): ThreadNode[] {
@@ -195,7 +166,7 @@ export function threadReferences(msgs: readonly ThreadMessage[]): ThreadNode[] {
   // (6) Every set of siblings by sent date, the deepest first.
   postOrder(merged, (c) => c.children.sort(byLead));
   merged.sort(byLead);
-  return merged.map(toNode);
+  return merged; // a Container is a ThreadNode (plus its parent link)
 }
 
 /** RFC 5256 4 (3): remove dummies; returns the new root set. */
@@ -264,20 +235,6 @@ function gatherSubjects(roots: Container[]): Container[] {
   return slots.filter((c): c is Container => c !== null);
 }
 
-function toNode(root: Container): ThreadNode {
-  const top: ThreadNode = { msg: root.msg, children: [] };
-  const stack: Array<[Container, ThreadNode]> = [[root, top]];
-  while (stack.length > 0) {
-    const [c, n] = stack.pop()!;
-    for (const ch of c.children) {
-      const cn: ThreadNode = { msg: ch.msg, children: [] };
-      n.children.push(cn);
-      stack.push([ch, cn]);
-    }
-  }
-  return top;
-}
-
 // ---- Output (RFC 5256 5) -----------------------------------------------------------------
 
 /**
@@ -286,29 +243,21 @@ function toNode(root: Container): ThreadNode {
  * A dummy has no number: `((3)(5))`.
  */
 export function formatThreads(roots: readonly ThreadNode[]): string {
-  const out: string[] = [];
-  type Item = string | ThreadNode;
-  for (const root of roots) {
-    const stack: Item[] = [')', root, '('];
-    while (stack.length > 0) {
-      const it = stack.pop()!;
-      if (typeof it === 'string') {
-        out.push(it);
-        continue;
-      }
-      const kids = it.children;
-      const pending: Item[] = [];
-      if (it.msg) {
-        pending.push(String(it.msg.id));
-        if (kids.length === 1) pending.push(' ', kids[0]!);
-        else if (kids.length > 1) {
-          pending.push(' ');
-          for (const k of kids) pending.push('(', k, ')');
-        }
-      } else if (kids.length === 1) pending.push(kids[0]!);
-      else for (const k of kids) pending.push('(', k, ')');
-      for (let i = pending.length - 1; i >= 0; i--) stack.push(pending[i]!);
+  if (roots.length === 0) return '* THREAD';
+  const out: string[] = ['* THREAD '];
+  // Work items, last first: a node to write, or text to write after the nodes before it.
+  const stack: Array<ThreadNode | string> = [];
+  for (let r = roots.length - 1; r >= 0; r--) stack.push(')', roots[r]!, '(');
+  while (stack.length > 0) {
+    const it = stack.pop()!;
+    if (typeof it === 'string') {
+      out.push(it);
+      continue;
     }
+    const kids = it.children;
+    if (it.msg) out.push(kids.length === 0 ? String(it.msg.id) : `${it.msg.id} `);
+    if (kids.length === 1) stack.push(kids[0]!);
+    else for (let k = kids.length - 1; k >= 0; k--) stack.push(')', kids[k]!, '(');
   }
-  return out.length ? `* THREAD ${out.join('')}` : '* THREAD';
+  return out.join('');
 }

@@ -4,8 +4,9 @@
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { baseSubject } from '../../src/imap/base-subject.js';
-import { casemap, compareText, sortMessages } from '../../src/imap/sort.js';
-import { formatThreads, msgIds, threadOrderedSubject, threadReferences, type ThreadMessage } from '../../src/imap/thread.js';
+import { casemap, compareText, msgIds } from '../../src/imap/header-keys.js';
+import { sortMessages } from '../../src/imap/sort.js';
+import { formatThreads, threadOrderedSubject, threadReferences, type ThreadMessage } from '../../src/imap/thread.js';
 import { isoJpSubject } from '../helpers/messages.js';
 
 const sjis = (s: string): string => iconv.encode(s, 'Shift_JIS').toString('latin1');

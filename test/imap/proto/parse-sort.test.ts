@@ -2,11 +2,11 @@
 // every chunk size (replay.ts), and seeded mutations of them that must never throw.
 import { describe, expect, it } from 'vitest';
 import { Receiver } from '../../../src/imap/proto/receiver.js';
-import type { Command } from '../../../src/imap/proto/types.js';
+import type { Command, SearchKey } from '../../../src/imap/proto/types.js';
 import { mulberry32 } from '../../helpers/fuzz.js';
 import { bad, command, LIMITS } from './replay.js';
 
-const ALL = { kind: 'and', keys: [{ kind: 'all' }] } as const;
+const ALL: SearchKey = { kind: 'and', keys: [{ kind: 'all' }] };
 
 const ok: Array<[string, Command]> = [
   ['a SORT (DATE) UTF-8 ALL', { name: 'SORT', uid: false, criteria: [{ key: 'DATE', reverse: false }], charset: 'UTF-8', key: ALL }],
