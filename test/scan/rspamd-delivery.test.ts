@@ -3,7 +3,8 @@
 // every recipient; `add header` mail lands in Junk with the X-Spam-* headers (the sender's
 // own X-Spam-Flag removed), except for a user with Junk delivery off or a higher threshold;
 // `rewrite subject` rewrites an ISO-2022-JP subject; clean mail lands in INBOX with
-// Rspamd's milter headers applied.
+// Rspamd's milter headers applied; the real greylist module defers mail that the HTTP
+// ingest endpoint took from an outside client address.
 import libmime from 'libmime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/app.js';
@@ -13,6 +14,7 @@ import { lmtpSend, storedMessages } from './support.js';
 
 const run = rspamdAvailable('Rspamd delivery tests');
 const RCPTS = ['alice@example.test', 'carol@example.test', 'dave@example.test'];
+const TOKEN = 'ingest-token-for-rspamd-tests';
 
 let rspamd: Rspamd;
 let srv: TestServer;
@@ -60,6 +62,8 @@ describe.runIf(run)('Rspamd on inbound mail (real rspamd, LMTP)', () => {
           users: { 'carol@example.test': { junk: false }, 'dave@example.test': { threshold: 8 } },
         },
       },
+      // The ingest endpoint behind a trusted proxy passes the client's address on to Rspamd.
+      http: { ingestTokens: [TOKEN], trustedProxies: ['127.0.0.1/32'] },
     } as never);
     await srv.app.directory.addDomain('example.test');
     for (const r of RCPTS) await srv.addUser(r, `pw-${r}`);
@@ -114,5 +118,19 @@ describe.runIf(run)('Rspamd on inbound mail (real rspamd, LMTP)', () => {
     expect(headerOf(c!.text, 'X-Rspamd-Queue-Id')).toHaveLength(1);
     expect(headerOf(c!.text, 'X-Remove-Me')).toEqual([]);
     expect(c!.text).toContain(body);
+  });
+
+  it('greylist: HTTP ingest from an outside client address (X-Forwarded-For) is deferred with 451 4.7.1', async () => {
+    // Offline, an outside address collects DNS-failure points past Rspamd's greylist threshold.
+    const q = `from=sender%40remote.test&to=${encodeURIComponent('alice@example.test')}`;
+    const res = await fetch(`http://127.0.0.1:${srv.port('http')}/ingest?${q}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'message/rfc822', 'x-forwarded-for': '203.0.113.9' },
+      body: message('greylisted offer', 'Hello, please see our offer for your company.'),
+    });
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { results: Array<{ status: string; code: number; enhanced: string }> };
+    expect(body.results).toEqual([expect.objectContaining({ status: 'deferred', code: 451, enhanced: '4.7.1' })]);
+    expect(await copies('greylisted offer')).toEqual([]);
   });
 });
