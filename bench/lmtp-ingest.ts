@@ -4,8 +4,7 @@
 // in the same run and prints the ratio. Our daemon runs as its own process, as in
 // production, so the client's CPU use is not charged to it.
 //
-// `--scan` starts Debian's clamd (test/helpers/clamd.ts; and Rspamd once its helper
-// test/helpers/rspamd.ts exists) and runs a second daemon with scanning on, taking turns
+// `--scan` starts Debian's clamd and Rspamd (test/helpers/clamd.ts, rspamd.ts) and runs a second daemon with scanning on, taking turns
 // with the unscanned one; it prints both rates and the scanners' own latency (each workload
 // message sent to clamd directly with our client, one at a time), so the pipeline's own
 // overhead for scanning is the difference between the per-message cost and that latency.
@@ -24,6 +23,8 @@ import { spreadOver } from './spread.js';
 import { flag, medianByRate, percentile } from './stats.js';
 import { startClamd, type Clamd } from '../test/helpers/clamd.js';
 import { instream, type ClamdTarget } from '../src/scan/clamd.js';
+import { REDIS_BIN, RSPAMD_BIN, startRspamd, type Rspamd } from '../test/helpers/rspamd.js';
+import { havePeer } from '../test/helpers/peers.js';
 
 const DOMAIN = 'bench.test';
 let USERS = 8; // set from --users in main()
@@ -90,7 +91,9 @@ async function startOurs(root: string, name = 'ours', extraYaml = ''): Promise<D
   for (let u = 0; u < USERS; u++) await directory.addUser(`u${u}@${DOMAIN}`, `bench-password-${u}`, { quotaMb: 0 });
   await directory.close();
   const cfg = join(root, `${name}.yaml`);
-  await writeFile(cfg, `dataDir: ${dataDir}\nhostname: bench.local\nlog:\n  level: warn\nlmtp:\n  port: ${port}\n${extraYaml}`);
+  // Every other listener on port 0: two daemons (and other benchmarks) run side by side.
+  const others = ['imap', 'pop3', 'submission'].map((s) => `${s}:\n  starttls:\n    port: 0\n  tls:\n    port: 0\n`).join('') + 'http:\n  port: 0\n';
+  await writeFile(cfg, `dataDir: ${dataDir}\nhostname: bench.local\nlog:\n  level: warn\nlmtp:\n  port: ${port}\n${others}${extraYaml}`);
   return startDaemon(cfg, port);
 }
 
@@ -127,7 +130,10 @@ async function main(): Promise<void> {
     }
     if (args.scan) {
       clamd = await startClamd({ streamMaxLength: '25M' });
-      const scanned = await startOurs(root, 'scan', `scan:\n  clamav:\n    host: 127.0.0.1\n    port: ${clamd.port}\n${await rspamdYaml()}`);
+      const rspamd = await startRspamdIfThere();
+      if (rspamd) servers.push(rspamd);
+      const rspamdYaml = rspamd ? `  rspamd:\n    url: ${rspamd.url}\n` : '';
+      const scanned = await startOurs(root, 'scan', `scan:\n  clamav:\n    host: 127.0.0.1\n    port: ${clamd.port}\n${rspamdYaml}`);
       servers.push(scanned);
       targets.push({ name: 'scan', port: scanned.port });
       scannerLatency = await clamdLatency({ host: '127.0.0.1', port: clamd.port, timeoutMs: 30_000, chunkBytes: 64 * 1024, maxStreamBytes: 25 * 1024 * 1024 }, msgs);
@@ -193,22 +199,13 @@ async function clamdLatency(target: ClamdTarget, msgs: Buffer[]): Promise<string
   return [`clamd    per scan call (${sample.length} workload messages, one at a time): p50 ${percentile(times, 0.5).toFixed(2)} ms   p99 ${percentile(times, 0.99).toFixed(2)} ms   mean ${mean.toFixed(2)} ms`];
 }
 
-/**
- * Rspamd joins when the Rspamd engineer's helper (test/helpers/rspamd.ts) exists. Loaded by
- * name so this benchmark builds without it; returns the `rspamd:` config block or ''.
- */
-async function rspamdYaml(): Promise<string> {
-  const spec = '../test/helpers/rspamd.js';
-  try {
-    const mod = (await import(spec)) as { startRspamd?: () => Promise<{ url: string; stop(): Promise<void> }> };
-    if (!mod.startRspamd) return '';
-    const r = await mod.startRspamd();
-    process.once('beforeExit', () => void r.stop());
-    return `  rspamd:\n    url: ${r.url}\n`;
-  } catch {
-    console.log('rspamd: helper test/helpers/rspamd.ts not available; ClamAV only');
-    return '';
+/** The tests' Rspamd (with its Redis), when the binaries are installed; ClamAV alone otherwise. */
+async function startRspamdIfThere(): Promise<Rspamd | null> {
+  if (!havePeer(RSPAMD_BIN) || !havePeer(REDIS_BIN)) {
+    console.log('rspamd: not installed; ClamAV only');
+    return null;
   }
+  return startRspamd();
 }
 
 main().catch((err: unknown) => {

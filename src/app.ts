@@ -54,7 +54,7 @@ export async function startApp(config: ResolvedConfig, logger: Logger): Promise<
   // SQLite by default; `directory.driver: mariadb` reuses the old usermgmt database.
   const directory = await openDirectory(config, logger);
   const store = createMaildirStore({ root: config.mailRoot, hostname: config.hostname, logger });
-  const scan = await createScanStage(config.scan, logger);
+  const scan = createScanStage(config.scan, logger);
   const pipeline = createDeliveryPipeline({ directory, store, logger, hostname: config.hostname, scan });
   const authThrottle = new AuthThrottle({
     maxFailuresPerIp: config.auth.maxFailuresPerIp,

@@ -13,6 +13,7 @@ import type { ReadinessCheck } from '../http/health.js';
 import { metrics } from '../metrics/index.js';
 import type { ArchiveScanner } from '../backup/scanner.js';
 import { createClamavScanner, type ClamavScanner } from './clamd.js';
+import { createRspamdScanner } from './rspamd.js';
 import { noEdits, type MessageScanner, type ScanOutcome, type ScanRequest } from './types.js';
 import type { SpamSettings } from './spam-policy.js';
 
@@ -34,21 +35,12 @@ export interface ScanStage {
 
 type ScanConfig = ResolvedConfig['scan'];
 
-export async function createScanStage(cfg: ScanConfig, logger: Logger): Promise<ScanStage> {
+export function createScanStage(cfg: ScanConfig, logger: Logger): ScanStage {
   const clamav: ClamavScanner | null = cfg.clamav.host ? createClamavScanner(cfg.clamav, logger) : null;
   const scanners: MessageScanner[] = [];
   if (clamav) scanners.push(clamav);
-  if (cfg.rspamd.url) scanners.push(await rspamdScanner(cfg.rspamd, logger));
+  if (cfg.rspamd.url) scanners.push(createRspamdScanner(cfg.rspamd, logger));
   return scanStageOf(scanners, cfg, clamav?.archive ?? null);
-}
-
-// HOOK (Rspamd): src/scan/rspamd.ts is being written alongside this file and exports
-// createRspamdScanner(cfg.scan.rspamd, logger): MessageScanner. Loaded by name so that this
-// stage builds and runs before it lands; replace with a static import once it has.
-async function rspamdScanner(cfg: ScanConfig['rspamd'], logger: Logger): Promise<MessageScanner> {
-  const spec = './rspamd.js';
-  const mod = (await import(spec)) as { createRspamdScanner(c: ScanConfig['rspamd'], l: Logger): MessageScanner };
-  return mod.createRspamdScanner(cfg, logger);
 }
 
 /** The folding on its own, for any list of scanners (tests pass fakes). */
