@@ -34,7 +34,7 @@ describe('MailboxView', () => {
       { kind: 'exists', count: 4 },
       { kind: 'recent', count: 1 },
       { kind: 'flags', keywords: ['$Junk'] },
-      { kind: 'fetch', seq: 2, uid: 2, flags: ['\\Seen'], recent: false },
+      { kind: 'fetch', seq: 2, uid: 2, flags: ['\\Seen'], recent: false, modseq: 0 },
     ]);
     expect(v.at(1)!.uid).toBe(1); // still there, expunge pending
     expect(v.flush(true)).toEqual([{ kind: 'expunge', seq: 1, uid: 1 }]);

@@ -57,6 +57,7 @@ describe('IMAP protocol', () => {
       '* OK [UNSEEN 2] First unseen',
       `* OK [UIDVALIDITY ${inboxV}] UIDs valid`,
       '* OK [UIDNEXT 4] Predicted next UID',
+      '* OK [HIGHESTMODSEQ 4] Highest', // RFC 7162 3.1.2.1: the empty INBOX had 1, each APPEND one more
       'T OK [READ-WRITE] SELECT completed',
     ]);
     expect(await i.run('FETCH 1:* (UID FLAGS)')).toEqual([

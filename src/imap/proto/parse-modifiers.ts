@@ -85,6 +85,7 @@ export interface FetchModifiers {
 export function parseFetchModifiers(c: Cursor): FetchModifiers {
   const out: FetchModifiers = {};
   if (!c.maybeSp()) return out;
+  if (c.peek() !== 0x28) c.fail('Unexpected extra arguments');
   c.list(
     () => {
       const name = c.keyword('a FETCH modifier');

@@ -106,7 +106,7 @@ const errors: Array<[string, string]> = [
   ['a SELECT "&AGEAYgBj-"', 'Error in IMAP command SELECT: Mailbox name is not valid modified UTF-7 (RFC 3501 5.1.3)'],
   ['a SELECT "Ünicode"', 'Error in IMAP command SELECT: Mailbox name is not valid modified UTF-7 (8-bit bytes; RFC 3501 5.1.3)'],
   ['a SELECT {3}\r\na\0b', 'Error in IMAP command SELECT: NUL in mailbox name'],
-  ['a SELECT INBOX (CONDSTORE)', 'Error in IMAP command SELECT: Unexpected extra arguments'],
+  ['a SELECT INBOX (FOO)', 'Error in IMAP command SELECT: Unknown SELECT parameter FOO'],
   ['a CREATE', 'Error in IMAP command CREATE: Missing argument'],
   ['a LIST ""', 'Error in IMAP command LIST: Missing argument'],
   ['a LSUB (SUBSCRIBED) "" *', 'Error in IMAP command LSUB: Expected a reference name'],

@@ -73,7 +73,7 @@ const fetchBad: Array<[string, string]> = [
   ['a FETCH 1 BODY.PEEK', 'Error in IMAP command FETCH: BODY.PEEK needs a section'],
   ['a FETCH 1 FLAGS[]', 'Error in IMAP command FETCH: FLAGS takes no section'],
   ['a FETCH 1 ALL FLAGS', 'Error in IMAP command FETCH: Unexpected extra arguments'],
-  ['a FETCH 1 (FLAGS) (CHANGEDSINCE 5)', 'Error in IMAP command FETCH: Unexpected extra arguments'],
+  ['a FETCH 1 (FLAGS) (CHANGEDSINCE 0)', 'Error in IMAP command FETCH: Expected a mod-sequence, got 0'],
   ['a FETCH 1', 'Error in IMAP command FETCH: Missing argument'],
   ['a FETCH 0:3 FLAGS', 'Error in IMAP command FETCH: Expected a sequence number, got 0'],
   ['a FETCH 4294967296 FLAGS', 'Error in IMAP command FETCH: Number out of range: 4294967296'],
