@@ -214,7 +214,7 @@ export function unfold(value: string): string {
 
 /** A reply text from Rspamd for the sender: printable ASCII, bounded. */
 function smtpText(msg: string | undefined, fallback: string): string {
-  const t = (msg ?? '').replace(/[^\x20-\x7e]+/g, ' ').trim().slice(0, 200);
+  const t = (msg ?? '').replace(/[^\x21-\x7e]+/g, ' ').trim().slice(0, 200);
   return t || fallback;
 }
 
