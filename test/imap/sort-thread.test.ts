@@ -159,6 +159,17 @@ describe('SORT and THREAD replies', () => {
     expect(await i.run('SORT (ARRIVAL) UTF-8 1:3')).toEqual(['* SORT 1 2 3', 'T OK SORT completed']);
   });
 
+  it('a MODSEQ criterion (CONDSTORE, RFC 7162 3.1.5) ends SORT with the highest modseq of the matches', async () => {
+    const [sortLine, ok] = await i.run('SORT (REVERSE ARRIVAL) UTF-8 MODSEQ 1 1:3');
+    expect(ok).toBe('T OK SORT completed');
+    const top = Number(/^\* SORT 3 2 1 \(MODSEQ (\d+)\)$/.exec(sortLine!)?.[1]);
+    const fetched = await i.run('FETCH 1:3 (MODSEQ)');
+    const modseqs = fetched.filter((l) => l.startsWith('* ')).map((l) => Number(/MODSEQ \((\d+)\)/.exec(l)![1]));
+    expect(top).toBe(Math.max(...modseqs));
+    expect(await i.run('SORT (ARRIVAL) UTF-8 MODSEQ 1 SUBJECT "no such subject"')).toEqual(['* SORT', 'T OK SORT completed']);
+    expect(await i.run('THREAD REFERENCES UTF-8 MODSEQ 1 1:2')).toEqual(['* THREAD (1 2)', 'T OK THREAD completed']);
+  });
+
   it('needs a selected mailbox', async () => {
     const j = await Imap.login(srv);
     expect(await j.run('SORT (DATE) UTF-8 ALL')).toEqual(['T BAD SORT not allowed without a selected mailbox']);

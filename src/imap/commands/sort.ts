@@ -11,6 +11,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { StoreError } from '../../maildir/types.js';
 import type { HeaderField, MimePart } from '../../mime/types.js';
 import { ImapNo } from '../errors.js';
+import { searchModseqSuffix } from './condstore.js';
 import type { MessageLoader } from '../fetch.js';
 import { sortFlags } from '../mailbox-view.js';
 import type { Command, SearchKey } from '../proto/types.js';
@@ -33,8 +34,8 @@ function checkCharset(charset: string): void {
 
 /**
  * The messages matching `key`, in sequence order, each turned into `extract(meta, headers)`
- * (headers are the top-level fields, null when `needHeaders` is false). A message expunged
- * meanwhile does not match, as in SEARCH (RFC 2180 4.3).
+ * (headers are the top-level fields, null when `needHeaders` is false), and the highest
+ * modseq among them. A message expunged meanwhile does not match, as in SEARCH (RFC 2180 4.3).
  */
 async function collect<T>(
   s: ImapSession,
@@ -42,7 +43,7 @@ async function collect<T>(
   uid: boolean,
   needHeaders: boolean,
   extract: (meta: SearchMessage, headers: readonly HeaderField[] | null) => T,
-): Promise<T[]> {
+): Promise<{ items: T[]; topModseq: number }> {
   if (s.state.kind !== 'selected') throw new Error('not selected');
   const { sel, mailUser } = s.state;
   const { store } = s.deps;
@@ -50,6 +51,7 @@ async function collect<T>(
   const all = view.all();
   const ctx = { maxSeq: all.length, maxUid: all.at(-1)?.uid ?? 0 };
   const out: Array<T | undefined> = new Array<T | undefined>(all.length);
+  let topModseq = 0;
   const one = async (i: number): Promise<void> => {
     const m = all[i]!;
     if (uid && view.isExpungePending(m.uid)) return;
@@ -65,10 +67,12 @@ async function collect<T>(
       internalDate: m.internalDate,
       size: m.size,
       recent: m.recent,
+      modseq: BigInt(m.modseq ?? 0),
     };
     try {
       if (!(await matchSearch(key, meta, loader, ctx))) return;
       out[i] = extract(meta, needHeaders ? (await loader.structure()).headers : null);
+      topModseq = Math.max(topModseq, m.modseq ?? 0);
     } catch (err) {
       if (err instanceof StoreError && err.code === 'no-message') return;
       throw err;
@@ -80,26 +84,31 @@ async function collect<T>(
     await Promise.all(batch);
     if (start + BATCH < all.length) await yieldToLoop();
   }
-  return out.filter((x): x is T => x !== undefined);
+  return { items: out.filter((x): x is T => x !== undefined), topModseq };
 }
 
 export async function sort(s: ImapSession, cmd: Of<'SORT'>): Promise<string> {
   checkCharset(cmd.charset);
-  const items = await collect(s, cmd.key, cmd.uid, sortNeedsHeaders(cmd.criteria), (meta, headers) => ({
+  const { items, topModseq } = await collect(s, cmd.key, cmd.uid, sortNeedsHeaders(cmd.criteria), (meta, headers) => ({
     seq: meta.seq,
     id: cmd.uid ? meta.uid : meta.seq,
     values: sortValues(cmd.criteria, meta, headers) as SortValue[],
   }));
   sortMessages(items, cmd.criteria);
-  s.send(items.length > 0 ? `* SORT ${items.map((x) => x.id).join(' ')}` : '* SORT');
+  // RFC 7162 3.1.5 and its sort-data syntax (7): with a MODSEQ criterion, SORT ends with the
+  // highest modseq of the matches.
+  const modseq = searchModseqSuffix(s, cmd.key, items.length, topModseq, false);
+  s.send((items.length > 0 ? `* SORT ${items.map((x) => x.id).join(' ')}` : '* SORT') + modseq);
   return `${cmd.uid ? 'UID SORT' : 'SORT'} completed`;
 }
 
 export async function thread(s: ImapSession, cmd: Of<'THREAD'>): Promise<string> {
   checkCharset(cmd.charset);
-  const msgs: ThreadMessage[] = await collect(s, cmd.key, cmd.uid, true, (meta, headers) =>
+  const { items: msgs } = await collect<ThreadMessage>(s, cmd.key, cmd.uid, true, (meta, headers) =>
     threadMessage(meta.seq, cmd.uid ? meta.uid : meta.seq, headers!, meta.internalDate),
   );
+  // A MODSEQ criterion enables CONDSTORE (RFC 7162 3.1) even though THREAD's reply carries no modseq.
+  searchModseqSuffix(s, cmd.key, 0, 0, false);
   const roots = cmd.algorithm === 'REFERENCES' ? threadReferences(msgs) : threadOrderedSubject(msgs);
   s.send(formatThreads(roots));
   return `${cmd.uid ? 'UID THREAD' : 'THREAD'} completed`;
