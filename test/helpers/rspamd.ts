@@ -104,7 +104,15 @@ export async function startRspamd(): Promise<Rspamd> {
   const redisExited = new Promise<void>((resolve) => redis.once('exit', () => resolve()));
   const log = async (): Promise<string> => (await readFile(path.join(dir, 'log/rspamd.log'), 'utf8').catch(() => '')) + output;
 
+  // A caller that exits without stop() (a benchmark's process.exit, a failed run) must not
+  // leave the daemons behind: 'exit' handlers may only act synchronously, and kill() is.
+  const killOnExit = (): void => {
+    for (const p of [child, redis]) if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');
+  };
+  process.once('exit', killOnExit);
+
   const stop = async (): Promise<void> => {
+    process.off('exit', killOnExit);
     for (const [p, done] of [[child, exited], [redis, redisExited]] as const) {
       if (p.exitCode === null && p.signalCode === null) {
         p.kill('SIGTERM');
