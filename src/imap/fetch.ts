@@ -44,11 +44,9 @@ export async function buildFetchItems(attrs: FetchAttr[], msg: FetchMessage, loa
         out.push(atom('RFC822.SIZE'), { t: 'number', v: msg.size });
         break;
       case 'ENVELOPE':
-        out.push(atom('ENVELOPE'), toImap(envelope(await structure())));
-        break;
       case 'BODY':
       case 'BODYSTRUCTURE':
-        out.push(atom(a.kind), toImap(bodyStructure(await structure(), a.kind === 'BODYSTRUCTURE')));
+        out.push(atom(a.kind), derived(await structure(), a.kind));
         break;
       case 'RFC822':
       case 'RFC822.HEADER':
@@ -76,6 +74,19 @@ export async function buildFetchItems(attrs: FetchAttr[], msg: FetchMessage, loa
     }
   }
   return out;
+}
+
+/**
+ * ENVELOPE and BODY(STRUCTURE) values per parsed structure: the store's message cache hands
+ * out the same MimePart object while it is cached, so a client that lists a big mailbox
+ * again (every minute, for webmail) gets them without recomputing. Weak: they go with it.
+ */
+const derivedValues = new WeakMap<MimePart, Partial<Record<'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE', ImapValue>>>();
+
+function derived(root: MimePart, kind: 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE'): ImapValue {
+  let m = derivedValues.get(root);
+  if (!m) derivedValues.set(root, (m = {}));
+  return (m[kind] ??= toImap(kind === 'ENVELOPE' ? envelope(root) : bodyStructure(root, kind === 'BODYSTRUCTURE')));
 }
 
 /** RFC 3501 6.4.5: reading a body without .PEEK sets \Seen. */

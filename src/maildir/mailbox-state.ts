@@ -96,6 +96,9 @@ export class MailboxStates {
    *  the file, or it was expunged) fails with ENOENT and the caller syncs. */
   private readonly lastFiles = new Lru<{ files: MessageFile[]; byUid: Map<number, MessageFile> | null }>(200);
 
+  /** The last listing of new/ + cur/ per mailbox, with the directories' stamps (see scan()). */
+  private readonly scans = new Lru<{ stamp: string; trusted: boolean; scan: Scan }>(200);
+
   constructor(private readonly logger: Logger) {}
 
   /** The file of `uid` as of the last sync, if any (may be stale: see lastFiles). */
@@ -107,6 +110,7 @@ export class MailboxStates {
   }
 
   forget(dir: string): void {
+    this.scans.deletePrefix(dir);
     this.lastFiles.deletePrefix(dir);
     this.uidlists.deletePrefix(dir);
     this.keywords.deletePrefix(dir);
@@ -213,6 +217,29 @@ export class MailboxStates {
 
   /** One readdir of new/ then cur/: a file moving new → cur meanwhile is still seen once. */
   async scan(dir: string): Promise<Scan> {
+    // A SELECT of an unchanged 10,000-message mailbox must not list and parse 10,000 names:
+    // when neither new/ nor cur/ changed (same inode and mtime) the last listing stands. An
+    // mtime is trusted only when it is more than a second older than that listing, because a
+    // directory's mtime has the kernel's coarse granularity (a change in the same tick as our
+    // readdir would not move it); Dovecot's maildir sync applies the same rule.
+    const started = Date.now();
+    const stamps = await Promise.all(
+      (['new', 'cur'] as const).map((sub) =>
+        stat(path.join(dir, sub)).then(
+          (st) => ({ stamp: `${st.ino}:${st.mtimeMs}`, mtime: st.mtimeMs }),
+          (err: unknown) => (isErrno(err, 'ENOENT') ? { stamp: '-', mtime: 0 } : Promise.reject(err)),
+        ),
+      ),
+    );
+    const stamp = stamps.map((x) => x.stamp).join('/');
+    const prev = this.scans.get(dir);
+    if (prev && prev.trusted && prev.stamp === stamp) return prev.scan;
+    const out = await this.readScan(dir, prev?.scan);
+    this.scans.set(dir, { stamp, trusted: stamps.every((x) => x.mtime < started - 1000), scan: out });
+    return out;
+  }
+
+  private async readScan(dir: string, prev: Scan | undefined): Promise<Scan> {
     const out: Scan = new Map();
     for (const sub of ['new', 'cur'] as const) {
       let names: string[];
@@ -224,7 +251,9 @@ export class MailboxStates {
       }
       for (const name of names) {
         if (name.startsWith('.')) continue;
-        const parsed = parseFileName(name);
+        const colon = name.indexOf(':');
+        const old = prev?.get(colon < 0 ? name : name.slice(0, colon));
+        const parsed = old && old.parsed.fileName === name ? old.parsed : parseFileName(name);
         out.set(parsed.baseName, { sub, parsed });
       }
     }

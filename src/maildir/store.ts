@@ -104,9 +104,18 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
     }
   };
 
+  // Validated paths, memoised: FETCH and SEARCH ask for one per message, and the checks
+  // (name syntax, modified UTF-7, escaping the root) are pure functions of the inputs.
+  const refs = new Map<string, MailboxRef>();
   function ref(user: MailUser, name: string): MailboxRef {
+    const key = `${user.domain}\0${user.localPart}\0${name}`;
+    const hit = refs.get(key);
+    if (hit) return hit;
     const mb = parseMailboxName(name);
-    return { home: userDir(root, user), dir: mailboxDir(root, user, mb), name: mb.name };
+    const r = { home: userDir(root, user), dir: mailboxDir(root, user, mb), name: mb.name };
+    if (refs.size >= 10_000) refs.clear();
+    refs.set(key, r);
+    return r;
   }
 
   async function existing(user: MailUser, name: string): Promise<MailboxRef> {

@@ -12,6 +12,7 @@ import { untagged } from '../proto/serializer.js';
 import type { Command, FetchAttr, SeqRange } from '../proto/types.js';
 import type { ImapSession } from '../session.js';
 import { updateLines } from '../response.js';
+import { ResponseBatch } from '../response-batch.js';
 
 type Of<N extends Command['name']> = Extract<Command, { name: N }>;
 
@@ -54,6 +55,7 @@ export async function fetch(s: ImapSession, cmd: Of<'FETCH'>): Promise<string> {
   if (kw) for (const line of updateLines(kw, true)) s.send(line);
   const content = needsContent(attrs);
   let missing = 0;
+  const out = new ResponseBatch(s); // one socket write per ~64 KiB, not per message
   for (const seq of seqs) {
     const m = sel.view.at(seq)!;
     const mailbox = sel.mailbox;
@@ -75,12 +77,14 @@ export async function fetch(s: ImapSession, cmd: Of<'FETCH'>): Promise<string> {
         missing++;
         continue;
       }
+      await out.end();
       throw err;
     }
     if (withModseq) items.push({ t: 'atom', v: 'MODSEQ' }, { t: 'list', v: [{ t: 'number', v: m.modseq ?? 0 }] });
-    await s.sendChunks(untagged([{ t: 'number', v: seq }, { t: 'atom', v: 'FETCH' }, { t: 'list', v: items }]));
+    await out.add(untagged([{ t: 'number', v: seq }, { t: 'atom', v: 'FETCH' }, { t: 'list', v: items }]));
     if (withFlags) sel.view.announced(m.uid);
   }
+  await out.end();
   if (missing > 0) throw new ImapNo('Some messages were expunged meanwhile', 'EXPUNGEISSUED');
   return `${cmd.uid ? 'UID FETCH' : 'FETCH'} completed`;
 }
