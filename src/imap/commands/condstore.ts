@@ -2,7 +2,6 @@
 // untagged lines that change shape once it is (MODSEQ in FETCH, VANISHED for EXPUNGE), and
 // the QRESYNC part of SELECT. The modseqs themselves live in the store (src/maildir/modseq.ts).
 import type { MailUser, MessageListing } from '../../maildir/types.js';
-import { ImapBad } from '../errors.js';
 import type { MailboxView, ViewUpdate } from '../mailbox-view.js';
 import type { QresyncParams, SearchKey, SeqRange } from '../proto/types.js';
 import { flagList, uidSetText, updateLines } from '../response.js';
@@ -138,7 +137,6 @@ export async function qresyncSelect(
     if (q.seqMatch) {
       const seqs = expand(q.seqMatch.seqs, 1000);
       const uids = expand(q.seqMatch.uids, 1000);
-      if (seqs.length !== uids.length) throw new ImapBad('Sequence match data of different lengths');
       for (let i = 0; i < seqs.length; i++) if (view.at(seqs[i]!)?.uid === uids[i]) floor = Math.max(floor, uids[i]!);
     }
     text = absentUids(present, Math.max(0, listing.uidNext - 1), known, floor);

@@ -35,6 +35,9 @@ function plainSet(c: Cursor, what: string): SeqRange[] {
   return set;
 }
 
+const setSize = (set: readonly SeqRange[]): number =>
+  set.reduce((n, r) => n + Math.abs((r.to as number) - (r.from as number)) + 1, 0);
+
 function qresyncParams(c: Cursor): QresyncParams {
   c.sp();
   c.expect(0x28, '"(" to open the QRESYNC parameters');
@@ -50,6 +53,8 @@ function qresyncParams(c: Cursor): QresyncParams {
       c.sp();
       const uids = plainSet(c, 'sequence match data');
       c.expect(0x29, '")" to close the sequence match data');
+      // RFC 7162 3.2.5.2: the two sets pair up one to one.
+      if (setSize(seqs) !== setSize(uids)) c.fail('Sequence match data of different lengths');
       out.seqMatch = { seqs, uids };
     }
   }
