@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../helpers/app.js';
 import { dovecotAvailable, type Dovecot, type ImapClient } from '../helpers/dovecot.js';
 import { startDovecotInbox } from '../helpers/dovecot-inbox.js';
-import { requirePeer } from '../helpers/peers.js';
+import { requirePeer, runPeer } from '../helpers/peers.js';
 import { store } from '../mime/fixtures.js';
-import { Imap, startImapServer } from './client.js';
+import { Imap, PASS, startImapServer, USER } from './client.js';
 import { imapDateTime, messages } from './sort-thread-messages.js';
 
 const lit = (s: string): string => `{${Buffer.byteLength(s)}+}\r\n${s}`;
@@ -131,6 +131,37 @@ describe('SORT and THREAD replies', () => {
       'T OK UID THREAD completed',
     ]);
     expect(await i.run('UID THREAD ORDEREDSUBJECT UTF-8 UID 2:4')).toEqual(['* THREAD (2 (3)(4))', 'T OK UID THREAD completed']);
+  });
+
+  it("Roundcube's own commands: SORT=DISPLAY for the sender column, UNDELETED, US-ASCII for ASCII criteria", async () => {
+    // rcube_imap_generic::sort() turns FROM into DISPLAYFROM when SORT=DISPLAY is offered.
+    expect(await i.run('UID SORT (DISPLAYFROM) US-ASCII UNDELETED')).toEqual(['* SORT 18 3 9 4 2 10 11 12 13 14 15 16 17 20 6 19 5 7 8', 'T OK UID SORT completed']);
+    expect(await i.run('UID SORT (ARRIVAL) UTF-8 ALL UNDELETED SUBJECT budget')).toEqual(['* SORT 5 6 20', 'T OK UID SORT completed']);
+    expect(await i.run('UID THREAD REFERENCES US-ASCII UNDELETED')).toEqual([
+      '* THREAD (2 3 4)(6 (5)(20))(7 (8)(9))((12)(10 11))(14 13)(15 17)(16)(19)(18)',
+      'T OK UID THREAD completed',
+    ]);
+  });
+
+  it.runIf(requirePeer('python3', 'SORT/THREAD through imaplib'))("Python's imaplib sort() and thread() read the replies", async () => {
+    const script = [
+      'import imaplib, json, sys',
+      'm = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))',
+      'm.login(sys.argv[2], sys.argv[3])',
+      'm.select("INBOX")',
+      'def first(r): return [r[0], r[1][0].decode()]',
+      'out = {"sort": first(m.sort("(REVERSE DATE)", "UTF-8", "ALL")), "thread": first(m.thread("ORDEREDSUBJECT", "UTF-8", "ALL"))}',
+      'out["uid"] = first(m.uid("THREAD", "REFERENCES", "UTF-8", "SUBJECT", "budget"))',
+      'm.logout()',
+      'print(json.dumps(out))',
+    ].join('\n');
+    const r = await runPeer('python3', ['-c', script, String(srv.port('imap')), USER, PASS]);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({
+      sort: ['OK', '17 3 19 18 16 15 14 12 13 10 9 11 8 7 6 4 5 2 1'],
+      thread: ['OK', '(1 (2)(3))(4 (5)(19))(6 (7)(8))(11 (9)(10))(13 12)(14 16)(15)(18)(17)'],
+      uid: ['OK', '(6 (5)(20))'],
+    });
   });
 
   it('bad input: BAD for syntax, NO [BADCHARSET] for a charset, each logged', async () => {
