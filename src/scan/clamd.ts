@@ -8,8 +8,9 @@
 //   "INSTREAM size limit exceeded. ERROR" (more than clamd's StreamMaxLength), "... ERROR"
 //
 // The message is streamed from the spool in chunks, never read whole. clamd closes the
-// connection once it has sent the size-limit error, so a write that fails after the
-// reply arrived is not a failure of its own.
+// connection once it has sent the size-limit error; the reset our next write provokes can
+// overtake that line, so a message over clamd's limit fails as 'too large' or 'closed'.
+// Setting maxStreamBytes to clamd's StreamMaxLength avoids sending it at all.
 import net from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -116,8 +117,12 @@ async function sendStream(sock: net.Socket, source: AsyncIterable<Buffer>, t: Cl
       if (sent > t.maxStreamBytes) throw new ClamdError('too large', `more than ${t.maxStreamBytes} bytes (StreamMaxLength)`);
       const head = Buffer.allocUnsafe(4);
       head.writeUInt32BE(part.length);
+      // Corked: the length and its bytes leave in one writev, not two segments.
+      sock.cork();
       sock.write(head);
-      if (!sock.write(part)) await waitDrain(sock);
+      const room = sock.write(part);
+      sock.uncork();
+      if (!room) await waitDrain(sock);
     }
   }
   if (!sock.destroyed) sock.write(Buffer.alloc(4)); // the zero-length chunk ends the stream

@@ -113,7 +113,10 @@ describe.runIf(run)('ClamAV with the real clamd', () => {
     for (const r of replies) expect(r).toMatch(/^451 4\.7\.0 /);
     expect((await storedMessages(srv.mailRoot)).length).toBe(before.files);
     expect((await scanCount('error')) - before.errors).toBe(1);
-    expect(srv.logs.some((l) => l.msg === 'scanner failed' && l.reason === 'too large')).toBe(true);
+    // clamd answers "INSTREAM size limit exceeded" and closes while we are still sending;
+    // the reset our next write provokes can overtake that line, so 'closed' is just as right.
+    // (scan.clamav.maxStreamBytes set to clamd's StreamMaxLength avoids sending at all.)
+    expect(srv.logs.some((l) => l.msg === 'scanner failed' && (l.reason === 'too large' || l.reason === 'closed'))).toBe(true);
   });
 
   it('submission: EICAR from an authenticated user is refused with 554 5.7.1 and not queued', async () => {
