@@ -7,6 +7,7 @@ import { waitForPort } from '../test/helpers/ports.js';
 
 export interface Daemon {
   port: number;
+  pid: number;
   stop: () => Promise<void>;
 }
 
@@ -19,6 +20,7 @@ export async function startDaemon(cfg: string, port: number): Promise<Daemon> {
   await waitForPort(port, child);
   return {
     port,
+    pid: child.pid!,
     stop: () =>
       new Promise<void>((r) => {
         child.once('exit', () => r());

@@ -12,7 +12,7 @@ import { ensureSelfSigned } from '../src/tls/selfsigned.js';
 
 const run = promisify(execFile);
 
-export async function startPostfix(root: string, port: number, sinkPort: number): Promise<{ stop: () => Promise<void> }> {
+export async function startPostfix(root: string, port: number, sinkPort: number): Promise<{ pid: number; stop: () => Promise<void> }> {
   const dir = join(root, 'postfix');
   const etc = join(dir, 'etc');
   await mkdir(etc, { recursive: true });
@@ -87,7 +87,15 @@ postlog   unix-dgram n - n - 1 postlogd
     const log = await readFile(join(dir, 'maillog'), 'utf8').catch(() => '');
     throw new Error(`postfix did not start: ${log.split('\n').slice(-5).join('\n')}`, { cause: err });
   }
+  // The master's pid, for the CPU figure (its children are smtpd, cleanup, qmgr, smtp, ...).
+  // The master writes it once running, which may be a moment after `postfix start` returned.
+  let pid = 0;
+  for (let i = 0; i < 100 && !pid; i++) {
+    pid = Number((await readFile(join(dir, 'spool', 'pid', 'master.pid'), 'utf8').catch(() => '')).trim());
+    if (!pid) await new Promise((r) => setTimeout(r, 100));
+  }
   return {
+    pid,
     async stop() {
       await run('postfix', ['-c', etc, 'stop']).catch(() => undefined);
     },

@@ -43,7 +43,10 @@ interface MailauthSigner extends Writable {
   bodyHashes: Map<string, { hash: string | null }>;
   signatureHeaders: string[];
   errors: Array<{ err: Error; selector?: string }>;
+  byteLength: number;
   messageHeaders(headers: unknown): Promise<void>;
+  processChunk(chunk: Buffer): Promise<void>;
+  writeAsync(chunk: Buffer): Promise<void>;
   finalize(): Promise<void>;
 }
 
@@ -65,7 +68,7 @@ export const SIGNED_HEADERS = [
 const OVERSIGNED = ['From', 'Subject'];
 
 export interface DkimSignature {
-  /** Writable the message bytes (CRLF, as stored) are written to. */
+  /** Writable the message bytes (CRLF-normalised, as stored: no bare CR or LF) are written to. */
   sink: Writable;
   /** After the sink has finished: the DKIM-Signature header lines (CRLF-terminated), or ''. */
   headers(): string;
@@ -112,6 +115,13 @@ export function createDkimSigning(opts: { keyDir: string; selectors: Record<stri
         oversign(signer);
       };
       signer.finalize = () => finalizeAsync(signer);
+      // What is written here is CRLF-normalised already (LineEndNormalizer): mailauth's pass
+      // over every byte looking for bare LF (ensureLinebreaks) would find none.
+      signer.writeAsync = async (chunk: Buffer) => {
+        if (!chunk?.length) return;
+        await signer.processChunk(chunk);
+        signer.byteLength += chunk.length;
+      };
       return {
         sink: signer,
         headers() {

@@ -10,7 +10,8 @@
 // envelope trailer is appended, the file fsynced and the directory fsynced (which then has
 // nothing new to commit, and is group-committed besides); only then does the client get
 // 250. No rename: that would cost a second journal commit per message. An accepted message
-// costs one file fsync. Incomplete files are removed at start-up; while running, ids still
+// costs one file fsync, and usually one write: bytes are buffered (128 KiB at most) and go
+// out with the trailer. Incomplete files are removed at start-up; while running, ids still
 // being written are skipped by list() (`writing`), never deleted. The trailer cannot occur
 // inside received bytes by accident: they are CRLF-normalised, so "}\n" + 16 hex digits at
 // the end can only be ours, and the JSON must name this id and this size.
@@ -20,7 +21,7 @@ import { open, readdir, readFile, rm, stat, unlink, type FileHandle } from 'node
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 
 export interface QueueRecipient {
   address: string;
@@ -108,21 +109,20 @@ export class QueueStore {
   /** Ids whose <id>.msg this process is still writing (no trailer yet): list() skips them. */
   readonly writing = new Set<string>();
 
-  /** Starts receiving a message into <id>.msg (not committed until its trailer is fsynced). */
+  /**
+   * Starts receiving a message into <id>.msg (not committed until its trailer is fsynced).
+   * The file is opened in the background: bytes are buffered meanwhile, so a client's DATA
+   * never waits for the open. Its failure surfaces at the first flush or at commit.
+   */
   async create(id: string): Promise<QueueWriter> {
     const path = this.msgPath(id);
     this.writing.add(id);
-    try {
-      const fh = await open(path, 'wx', 0o600);
-      // The entry exists from here on: make it durable now, while the client is still
-      // sending, so commit() finds it done and only waits for the file's own fsync.
-      const entry = this.syncDir();
-      entry.catch(() => {});
-      return new QueueWriter(this, id, path, fh, entry);
-    } catch (err) {
-      this.writing.delete(id);
-      throw err;
-    }
+    const fh = open(path, 'wx', 0o600);
+    // The entry exists once open succeeds: make it durable then, while the client is still
+    // sending, so commit() finds it done and only waits for the file's own fsync.
+    const entry = fh.then(() => this.syncDir());
+    entry.catch(() => {});
+    return new QueueWriter(this, id, path, fh, entry);
   }
 
   private dirHandle: Promise<FileHandle> | null = null;
@@ -235,8 +235,35 @@ export class QueueStore {
     }
   }
 
+  /**
+   * Bodies of messages just committed whole from memory, so their first delivery attempt
+   * (a moment later, normally) relays them without reading the file back: no open, read and
+   * close through the thread pool. Only a read cache: the file is the durable copy, and a
+   * message is dropped from here when removed, after its first attempt, or when the cache
+   * is full (then it is simply read from disk).
+   */
+  private readonly bodies = new Map<string, Buffer[]>();
+  private bodyBytes = 0;
+  static readonly BODY_CACHE_BYTES = 16 * 1024 * 1024;
+
+  keepBody(id: string, bufs: Buffer[], size: number): void {
+    if (this.bodyBytes + size > QueueStore.BODY_CACHE_BYTES || this.bodies.has(id)) return;
+    this.bodies.set(id, bufs);
+    this.bodyBytes += size;
+  }
+
+  /** Forgets the in-memory copy of a message's body (the file stays). */
+  dropBody(id: string): void {
+    const b = this.bodies.get(id);
+    if (!b) return;
+    this.bodies.delete(id);
+    for (const x of b) this.bodyBytes -= x.length;
+  }
+
   /** The stored message bytes (without the prefix). */
   openBody(env: QueueEnvelope): Readable {
+    const mem = this.bodies.get(env.id);
+    if (mem) return Readable.from(mem, { objectMode: false });
     if (env.size === 0) return createReadStream(this.msgPath(env.id), { start: 0, end: -1 });
     return createReadStream(this.msgPath(env.id), { start: 0, end: env.size - 1 });
   }
@@ -320,6 +347,7 @@ export class QueueStore {
 
   /** `journal: false`: the caller knows there is none. `sync`: the removal itself is the record that the message is done, so make it durable. */
   async remove(id: string, opts: { sync?: boolean; journal?: boolean } = {}): Promise<void> {
+    this.dropBody(id);
     await Promise.all([unlinkIfThere(this.msgPath(id)), opts.journal === false ? null : unlinkIfThere(this.logPath(id))]);
     if (opts.sync) await this.syncDir();
   }
@@ -361,41 +389,51 @@ export function replay(env: QueueEnvelope, records: JournalRecord[]): Omit<Queue
   return { env, rcpts: [...rcpts.values()], warned, bounced };
 }
 
+/**
+ * Bytes are collected in memory up to this much before they go to the file: a typical
+ * message then costs one write (with its trailer) instead of one per DATA chunk, and every
+ * write is a trip through libuv's thread pool. Larger messages stream on in pieces this size.
+ */
+const WRITE_BUFFER = 128 * 1024;
+
 export class QueueWriter {
   private written = 0;
   private done = false;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Nothing reached the file before commit: the whole body is still in `pending`. */
+  private everFlushed = false;
   constructor(
     private readonly store: QueueStore,
     readonly id: string,
     private readonly path: string,
-    private readonly fh: FileHandle,
+    private readonly opening: Promise<FileHandle>,
     private readonly entryDurable: Promise<void>,
-  ) {}
-
-  private bodySynced: Promise<void> | null = null;
-
-  /**
-   * Starts flushing the bytes written so far (the caller has no more body to write), so the
-   * flush overlaps the DKIM signature; commit() still fsyncs after the trailer and waits
-   * for (and fails with) this one, so no error is lost.
-   */
-  flushBody(): void {
-    if (this.bodySynced || this.done) return;
-    this.bodySynced = this.fh.datasync();
-    this.bodySynced.catch(() => {});
+  ) {
+    opening.catch(() => {});
   }
 
+  /** Bytes accepted so far (written or waiting in the buffer). */
   get size(): number {
     return this.written;
   }
 
   async write(chunk: Buffer): Promise<void> {
-    let off = 0;
-    while (off < chunk.length) {
-      const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off);
-      off += bytesWritten;
-    }
+    if (chunk.length === 0) return;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
     this.written += chunk.length;
+    if (this.pendingBytes >= WRITE_BUFFER) await this.flush();
+  }
+
+  /** Puts the buffered bytes into the file (not fsynced): for readers of the uncommitted file (the virus scan). */
+  async flush(): Promise<void> {
+    if (this.pendingBytes === 0) return;
+    const bufs = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.everFlushed = true;
+    await writeAll(await this.opening, bufs);
   }
 
   /**
@@ -408,27 +446,49 @@ export class QueueWriter {
     const json = Buffer.from(JSON.stringify(full), 'utf8');
     // Layout: bytes | "\n" JSON | "\n" 16 hex digits. readEnvelope() reads it backwards.
     const trailer = Buffer.concat([Buffer.from('\n', 'latin1'), json, Buffer.from(`\n${json.length.toString(16).padStart(16, '0')}`, 'latin1')]);
-    await this.bodySynced;
-    await this.write(trailer);
-    this.written -= trailer.length;
-    await this.fh.sync();
+    const whole = this.everFlushed ? null : this.pending;
+    const bufs = [...this.pending, trailer];
+    this.pending = [];
+    this.pendingBytes = 0;
+    const fh = await this.opening;
+    await writeAll(fh, bufs);
+    await fh.sync();
     this.done = true;
-    // Closing needs no wait: the data is on disk.
-    const closed = this.fh.close();
+    // Closing needs no wait (nor can its error matter): the data is on disk.
+    fh.close().catch(() => {});
     await this.entryDurable;
+    if (whole) this.store.keepBody(this.id, whole, this.written);
     this.store.writing.delete(this.id);
-    await closed;
     return full;
   }
 
   async abort(): Promise<void> {
+    this.pending = [];
     if (!this.done) {
       this.done = true;
-      await this.fh.close().catch(() => {});
+      await this.opening.then((fh) => fh.close()).catch(() => {});
     }
     // Removed before it leaves `writing`, so a scan never sees it as a finished entry.
     await rm(this.path, { force: true });
     this.store.writing.delete(this.id);
+  }
+}
+
+/** Writes every buffer at the file's current end, one writev while the kernel takes it all. */
+async function writeAll(fh: FileHandle, bufs: Buffer[]): Promise<void> {
+  let rest = bufs.filter((b) => b.length > 0);
+  while (rest.length > 0) {
+    let { bytesWritten } = await fh.writev(rest);
+    // A short write (rare for regular files): carry on after what went out.
+    const next: Buffer[] = [];
+    for (const b of rest) {
+      if (bytesWritten >= b.length) bytesWritten -= b.length;
+      else {
+        next.push(bytesWritten > 0 ? b.subarray(bytesWritten) : b);
+        bytesWritten = 0;
+      }
+    }
+    rest = next;
   }
 }
 

@@ -147,6 +147,8 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
           dueCache.set(it, now() + opts.schedule.initialMs);
         })
         .finally(() => {
+          // A retry comes minutes later at the earliest: it reads the file, not memory.
+          opts.store.dropBody(id);
           inFlight.delete(id);
           reportSize();
           kick();

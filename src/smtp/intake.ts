@@ -166,6 +166,7 @@ export async function receiveMessage(req: IntakeRequest): Promise<IntakeResult> 
   // flushing the body first so that it overlapped the signature cost a second journal commit
   // per message, slower than what it overlapped.
   const size = writer.size;
+  if (req.scan) await writer.flush(); // the scanner reads the file: the tail must be in it
   const scanned = req.scan?.(() => createReadStream(req.queue.msgPath(id), { start: 0, end: Math.max(0, size - 1) }), size);
   if (signer) {
     const s: DkimSignature = signer;

@@ -35,10 +35,12 @@ describe('LineEndNormalizer', () => {
     }
   });
 
-  it('notes NUL without dropping it', () => {
-    const r = normalise(Buffer.from('a\0b\r\n', 'latin1'), 2);
-    expect(r.nul).toBe(true);
-    expect(r.out).toBe('a\0b\r\n');
+  it('notes NUL without dropping it, in chunks with and without line ends', () => {
+    for (let size = 1; size <= 8; size++) {
+      const r = normalise(Buffer.from('ab\r\nc\0d\r\n', 'latin1'), size);
+      expect(r.nul, `chunk size ${size}`).toBe(true);
+      expect(r.out).toBe('ab\r\nc\0d\r\n');
+    }
   });
 
   it('leaves no bare CR or LF in random input', () => {
