@@ -219,7 +219,7 @@ function gatherSubjects(roots: Container[]): Container[] {
     const t = table.get(s)!;
     if (t === r) continue;
     slots[i] = null;
-    if (!t.msg && !r.msg) t.children.push(...r.children); // both dummies: one set of siblings
+    if (!t.msg && !r.msg) for (const ch of r.children) t.children.push(ch); // both dummies: one set of siblings
     else if (!t.msg) t.children.push(r); // the table's is a dummy: r joins its children
     else if (isRf(r) && !isRf(t)) t.children.push(r); // a reply under the original
     else {
