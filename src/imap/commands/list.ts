@@ -13,7 +13,6 @@
 //   selection option), as Dovecot answers; missing mailboxes are \NonExistent, not \Noselect.
 // - a name matching several patterns is listed once (RFC 5258 3).
 import { StoreError, type MailboxInfo } from '../../maildir/types.js';
-import { ImapBad } from '../errors.js';
 import { listMatcher, mailboxOut, toClientName } from '../names.js';
 import type { Command } from '../proto/types.js';
 import { imapString } from '../response.js';
