@@ -65,12 +65,14 @@ function exchange(t: ClamdTarget, timeoutMs: number, send: (sock: net.Socket) =>
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', abandon); // one signal serves a whole archive
       sock.destroy();
       if (err) reject(err);
       else resolve(text!);
     };
     const timer = setTimeout(() => finish(new ClamdError('timeout', `clamd gave no answer within ${timeoutMs} ms`)), timeoutMs);
-    signal?.addEventListener('abort', () => finish(new ClamdError('closed', 'scan abandoned')), { once: true });
+    const abandon = (): void => finish(new ClamdError('closed', 'scan abandoned'));
+    signal?.addEventListener('abort', abandon, { once: true });
     sock.once('connect', () => {
       connected = true;
       send(sock).catch((err: unknown) => finish(err as Error));
