@@ -12,9 +12,15 @@ const JUNK_ACTIONS = new Set(['add header', 'rewrite subject', 'reject', 'discar
 export function folderFor(userAddress: string, outcome: ScanOutcome, cfg: SpamSettings): 'INBOX' | 'Junk' {
   const spam = outcome.spam;
   if (!spam) return 'INBOX';
-  const own = cfg.users[userAddress.toLowerCase()] ?? {};
+  const own = settingsOf(userAddress, cfg);
   if (!(own.junk ?? cfg.junk)) return 'INBOX';
   // A user's own threshold decides both ways: stricter or more lenient than Rspamd's actions.
   if (own.threshold !== undefined) return spam.score >= own.threshold ? 'Junk' : 'INBOX';
   return JUNK_ACTIONS.has(spam.action) ? 'Junk' : 'INBOX';
+}
+
+/** Addresses compare case-insensitively (RFC 5321 2.4 allows case-sensitive local parts; the directory does not). */
+function settingsOf(address: string, cfg: SpamSettings): SpamSettings['users'][string] {
+  const lower = address.toLowerCase();
+  return cfg.users[lower] ?? Object.entries(cfg.users).find(([k]) => k.toLowerCase() === lower)?.[1] ?? {};
 }

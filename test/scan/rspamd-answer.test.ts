@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { scanSection } from '../../src/config/sections/scan.js';
 import { RspamdError } from '../../src/scan/rspamd-http.js';
 import { outcomeOf, parseAnswer } from '../../src/scan/rspamd.js';
+import { folderFor } from '../../src/scan/spam-policy.js';
 
 const quiet = pino({ level: 'silent' });
 const cfg = (over: Record<string, unknown> = {}) => scanSection.parse({ rspamd: { url: 'http://127.0.0.1:1', ...over } }).rspamd;
@@ -106,5 +107,16 @@ describe('Rspamd answer mapping', () => {
         expect(err).toBeInstanceOf(RspamdError);
       }
     }
+  });
+
+  it('per-user settings match the address case-insensitively, in the key and in the recipient', () => {
+    const settings = cfg({ users: { 'Bob@Example.TEST': { junk: false }, 'carol@example.test': { threshold: 3 } } });
+    const spam = outcome({ action: 'add header', score: 6 });
+    const ham = outcome({ action: 'no action', score: 3.5 });
+    expect(folderFor('bob@example.test', spam, settings)).toBe('INBOX');
+    expect(folderFor('alice@example.test', spam, settings)).toBe('Junk');
+    expect(folderFor('Carol@example.test', ham, settings)).toBe('Junk'); // 3.5 >= her 3
+    expect(folderFor('alice@example.test', ham, settings)).toBe('INBOX');
+    expect(folderFor('alice@example.test', { edits: { add: [], remove: [] } }, settings)).toBe('INBOX'); // not scanned
   });
 });
