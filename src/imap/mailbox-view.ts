@@ -50,6 +50,13 @@ export class MailboxView {
   private announcedKeywords: Set<string>;
   /** A store listing is needed before the next flush (appends or outside changes). */
   needSync = false;
+  /** The mailbox's HIGHESTMODSEQ as far as this view has heard (RFC 7162). */
+  highestModseq = 0;
+
+  /** A store record or listing carried this modseq; the highest only grows. */
+  noteModseq(n: number): void {
+    if (n > this.highestModseq) this.highestModseq = n;
+  }
 
   constructor(
     messages: ViewMessage[],

@@ -31,6 +31,7 @@ import { drained, writeChunks } from './output.js';
 import { COMMANDS, type StateKind } from './commands/index.js';
 import { storeErrorToImap } from './commands/store-errors.js';
 import { viewUpdateLines } from './commands/condstore.js';
+import { viewUpdateLines } from './commands/condstore.js';
 import { metrics } from '../metrics/index.js';
 import { DeflateStream } from './compress.js';
 
@@ -380,6 +381,7 @@ export class ImapSession {
           listing.uidNext,
           (uids) => this.deps.hub.recent(mailUser, sel.mailbox, uids, !sel.readOnly, listing.messages),
         );
+        view.noteModseq(listing.highestModseq); // changes by other programs come without records
       } catch (err) {
         if (err instanceof StoreError && err.code === 'no-mailbox') {
           sel.gone = true;
@@ -402,6 +404,7 @@ export class ImapSession {
       return;
     }
     if (c.mailbox !== sel.mailbox) return;
+    if ('modseq' in c) sel.view.noteModseq(c.modseq); // RFC 7162: for [HIGHESTMODSEQ] after EXPUNGE
     switch (c.type) {
       case 'append':
       case 'external':

@@ -80,6 +80,9 @@ describe('QRESYNC', () => {
       'T OK UID FETCH completed',
     ]);
     expect(await c.run('UID FETCH 2:5 (FLAGS) (CHANGEDSINCE 10 VANISHED)')).toEqual(['T OK UID FETCH completed']);
+    // The tagged OK of an expunge tells the new HIGHESTMODSEQ (no FETCH carries it).
+    expect(await c.run('UID STORE 2 +FLAGS.SILENT (\\Deleted)')).toEqual(['* 1 FETCH (UID 2 MODSEQ (14))', 'T OK STORE completed']);
+    expect(await c.run('UID EXPUNGE 2')).toEqual(['* VANISHED 2', 'T OK [HIGHESTMODSEQ 15] UID EXPUNGE completed']);
     b.close();
     c.close();
   });

@@ -194,3 +194,12 @@ export function searchModseqSuffix(s: ImapSession, key: SearchKey, matched: numb
   if (matched === 0) return '';
   return esearch ? ` MODSEQ ${highest}` : ` (MODSEQ ${highest})`;
 }
+
+/**
+ * `[HIGHESTMODSEQ n] ` for the tagged OK of EXPUNGE and UID EXPUNGE once QRESYNC is on: an
+ * expunge raises the mailbox's modseq but no FETCH carries it, so this is how the client
+ * learns the value to resync from next time (RFC 7162 3.2.10; Dovecot does the same).
+ */
+export function highestModseqCode(s: ImapSession, view: MailboxView): string {
+  return qresyncOn(s) ? `[HIGHESTMODSEQ ${view.highestModseq}] ` : '';
+}

@@ -4,6 +4,7 @@
 import { ImapNo } from '../errors.js';
 import type { Command } from '../proto/types.js';
 import type { ImapSession } from '../session.js';
+import { highestModseqCode } from './condstore.js';
 
 type Of<N extends Command['name']> = Extract<Command, { name: N }>;
 
@@ -17,7 +18,7 @@ export async function expunge(s: ImapSession): Promise<string> {
   const { sel, mailUser } = selected(s);
   const uids = sel.view.all().filter((m) => m.flags.includes('\\Deleted')).map((m) => m.uid);
   if (uids.length > 0) await s.deps.store.expunge(mailUser, sel.mailbox, uids);
-  return 'EXPUNGE completed';
+  return `${highestModseqCode(s, sel.view)}EXPUNGE completed`;
 }
 
 export async function uidExpunge(s: ImapSession, cmd: Of<'UID EXPUNGE'>): Promise<string> {
@@ -26,5 +27,5 @@ export async function uidExpunge(s: ImapSession, cmd: Of<'UID EXPUNGE'>): Promis
   const seqs = sel.view.resolve(cmd.set, true);
   const uids = seqs.map((q) => sel.view.at(q)!).filter((m) => m.flags.includes('\\Deleted')).map((m) => m.uid);
   if (uids.length > 0) await s.deps.store.expunge(mailUser, sel.mailbox, uids);
-  return 'UID EXPUNGE completed';
+  return `${highestModseqCode(s, sel.view)}UID EXPUNGE completed`;
 }

@@ -47,6 +47,7 @@ export async function select(s: ImapSession, cmd: Of<'SELECT' | 'EXAMINE'>): Pro
     listing.uidValidity,
     listing.uidNext,
   );
+  view.noteModseq(listing.highestModseq);
   const keywords = view.keywords();
   s.send(`* FLAGS ${flagList([...SYSTEM_FLAGS, ...keywords])}`);
   const permanent = readOnly ? [] : [...SYSTEM_FLAGS, ...keywords, ...(keywords.length < MAX_KEYWORDS ? ['\\*'] : [])];
