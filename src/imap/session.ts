@@ -31,7 +31,6 @@ import { drained, writeChunks } from './output.js';
 import { COMMANDS, type StateKind } from './commands/index.js';
 import { storeErrorToImap } from './commands/store-errors.js';
 import { viewUpdateLines } from './commands/condstore.js';
-import { viewUpdateLines } from './commands/condstore.js';
 import { metrics } from '../metrics/index.js';
 import { DeflateStream } from './compress.js';
 
