@@ -77,8 +77,8 @@ describe('collation and msg-ids', () => {
 });
 
 /** A message of `id` sent at minute `minute`; `refs` are the ids it answers (parents first). */
-function msg(id: number, minute: number, refs: number[] = [], subject = `topic ${id}`): ThreadMessage {
-  return { seq: id, id, date: minute * 60_000, subject: casemap(subject), replyOrForward: false, messageId: `m${id}@x`, references: refs.map((r) => `m${r}@x`) };
+function msg(id: number, minute: number, refs: number[] = [], subject = `topic ${id}`, replyOrForward = false): ThreadMessage {
+  return { seq: id, id, date: minute * 60_000, subject: casemap(subject), replyOrForward, messageId: `m${id}@x`, references: refs.map((r) => `m${r}@x`) };
 }
 
 describe('THREAD', () => {
@@ -92,6 +92,27 @@ describe('THREAD', () => {
     expect(formatThreads(threadReferences(msgs))).toBe('* THREAD ((2 3)(1))');
     expect(formatThreads(threadOrderedSubject(msgs))).toBe('* THREAD (2 (3)(1))');
     expect(formatThreads([])).toBe('* THREAD');
+  });
+
+  it('RFC 5256 4 (5): roots with one base subject are merged by the four rules', () => {
+    const msgs = [
+      // Neither is a reply: siblings under a new dummy (no parent is asserted).
+      msg(1, 1, [], 'lunch'),
+      msg(2, 2, [], 'lunch'),
+      // Both are replies: the same.
+      msg(3, 3, [], 'plan', true),
+      msg(4, 4, [], 'plan', true),
+      // Two dummies (missing parents 90, 91) with one subject: one set of siblings.
+      msg(5, 5, [90], 'offsite'),
+      msg(6, 6, [90], 'offsite'),
+      msg(7, 7, [91], 'offsite'),
+      msg(8, 8, [91], 'offsite'),
+      // A dummy (missing parent 92) and a message: the message joins the dummy's children.
+      msg(9, 9, [], 'budget'),
+      msg(10, 10, [92], 'budget', true),
+      msg(11, 11, [92], 'budget', true),
+    ];
+    expect(formatThreads(threadReferences(msgs))).toBe('* THREAD ((1)(2))((3)(4))((5)(6)(7)(8))((9)(10)(11))');
   });
 
   it('threads deeper than the call stack: 20,000 replies in one chain, in either arrival order', () => {
