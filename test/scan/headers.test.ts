@@ -91,8 +91,8 @@ describe('scan stage in the delivery pipeline (stand-in scanners, real store)', 
     const s = { name, calls: 0, scan: async () => (s.calls++, answer()), ping: async () => true };
     return s satisfies MessageScanner;
   };
-  const send = async (scanners: MessageScanner[], subject: string) => {
-    const pipeline = createDeliveryPipeline({ directory: srv.app.directory, store: srv.app.store, logger: silent, hostname: 'mx.test', scan: scanStageOf(scanners, scanCfg) });
+  const send = async (scanners: MessageScanner[], subject: string, cfg = scanCfg) => {
+    const pipeline = createDeliveryPipeline({ directory: srv.app.directory, store: srv.app.store, logger: silent, hostname: 'mx.test', scan: scanStageOf(scanners, cfg) });
     const raw = `From: s@remote.test\r\nSubject: ${subject}\r\nX-Spam-Flag: forged\r\n\r\nhello\r\n`;
     const message = await spoolMessage(Readable.from([Buffer.from(raw)]), { spoolDir: `${srv.dataDir}/spool`, maxBytes: 1 << 20 });
     const env = { mailFrom: 's@remote.test', recipients: ['alice@example.test', 'bob@example.test'], remoteAddress: '192.0.2.1', heloName: 'remote.test', protocol: 'LMTP' as const, sessionId: subject.replace(/ /g, '-') };
@@ -113,6 +113,15 @@ describe('scan stage in the delivery pipeline (stand-in scanners, real store)', 
       expect(header).toMatch(/\nX-Scan-Skipped: clamav \(timeout\)\nX-Spam: Yes\nX-Spamd-Result: default: False \[7\.10 \/ 15\.00\]\nFrom: s@remote\.test\nSubject: \*\*\*SPAM\*\*\* old subject$/);
       expect(header).not.toContain('X-Spam-Flag');
     }
+  });
+
+  it("a Junk folder the user deleted: the spam copy goes to INBOX instead of bouncing", async () => {
+    await srv.app.store.deleteMailbox({ domain: 'example.test', localPart: 'bob' }, 'Junk');
+    const spam = fake('rspamd', () => ({ edits: spamEdits, spam: { score: 20, required: 15, action: 'rewrite subject' } }));
+    const scanCfgBob = { ...scanCfg, rspamd: { ...scanCfg.rspamd, users: {} } };
+    const { replies, stored } = await send([spam], 'no junk folder', scanCfgBob);
+    expect(replies.map((r) => r.code)).toEqual([250, 250]);
+    expect(stored.map((m) => m.path.replace(srv.mailRoot, '').replace(/\/[^/]+$/, '')).sort()).toEqual(['/example.test/alice/.Junk/new', '/example.test/bob/new']);
   });
 
   it('the first refusal answers every recipient and later scanners are not asked', async () => {
