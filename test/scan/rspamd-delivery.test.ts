@@ -133,4 +133,12 @@ describe.runIf(run)('Rspamd on inbound mail (real rspamd, LMTP)', () => {
     expect(body.results).toEqual([expect.objectContaining({ status: 'deferred', code: 451, enhanced: '4.7.1' })]);
     expect(await copies('greylisted offer')).toEqual([]);
   });
+
+  it('/readyz includes Rspamd\'s /ping, and /healthz its last answer', async () => {
+    const base = `http://127.0.0.1:${srv.port('http')}`;
+    const ready = (await (await fetch(`${base}/readyz`)).json()) as { checks: Array<{ name: string; ok: boolean }> };
+    expect(ready.checks).toContainEqual(expect.objectContaining({ name: 'scanner:rspamd', ok: true }));
+    const health = (await (await fetch(`${base}/healthz`)).json()) as { checks?: Record<string, string> };
+    expect(health.checks?.['scanner:rspamd']).toBe('up');
+  });
 });
