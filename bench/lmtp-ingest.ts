@@ -9,7 +9,8 @@
 // message sent to clamd directly with our client, one at a time), so the pipeline's own
 // overhead for scanning is the difference between the per-message cost and that latency.
 //
-//   npm run bench:lmtp -- [--messages 2000] [--connections 1,8] [--rounds 3] [--users 8] [--peer dovecot] [--scan]
+//   npm run bench:lmtp -- [--messages 2000] [--connections 1,8] [--rounds 3] [--users 8] [--peer dovecot]
+//                          [--scan [--scanners clamav,rspamd]]
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,8 +37,9 @@ interface Args {
   rounds: number;
   /** Distinct recipients; --users 1 puts every message into one growing INBOX. */
   users: number;
-  /** Also run a daemon with ClamAV (and Rspamd when available) on. */
+  /** Also run a daemon with scanning on: ClamAV and/or Rspamd (when installed). */
   scan: boolean;
+  scanners: string[];
 }
 
 function parseArgs(argv: string[]): Args {
@@ -49,6 +51,7 @@ function parseArgs(argv: string[]): Args {
     rounds: Number(get('--rounds') ?? 3),
     users: Number(get('--users') ?? 8),
     scan: argv.includes('--scan'),
+    scanners: (get('--scanners') ?? 'clamav,rspamd').split(','),
   };
 }
 
@@ -114,7 +117,7 @@ async function main(): Promise<void> {
   const rows: Array<{ k: number; ours: Result; peer?: Result; scanned?: Result }> = [];
   const servers: Array<{ stop: () => Promise<void> }> = [];
   let clamd: Clamd | null = null;
-  let scannerLatency: string[] = [];
+  const scannerLatency: string[] = [];
   const sentTo = new Map<string, number>();
   try {
     // Both servers run for the whole benchmark and take turns, so that disk state
@@ -129,14 +132,21 @@ async function main(): Promise<void> {
       targets.push({ name: 'dovecot', port: dc.lmtpPort });
     }
     if (args.scan) {
-      clamd = await startClamd({ streamMaxLength: '25M' });
-      const rspamd = await startRspamdIfThere();
-      if (rspamd) servers.push(rspamd);
-      const rspamdYaml = rspamd ? `  rspamd:\n    url: ${rspamd.url}\n` : '';
-      const scanned = await startOurs(root, 'scan', `scan:\n  clamav:\n    host: 127.0.0.1\n    port: ${clamd.port}\n${rspamdYaml}`);
+      let yaml = 'scan:\n';
+      if (args.scanners.includes('clamav')) {
+        clamd = await startClamd({ streamMaxLength: '25M' });
+        yaml += `  clamav:\n    host: 127.0.0.1\n    port: ${clamd.port}\n`;
+        scannerLatency.push(await clamdLatency({ host: '127.0.0.1', port: clamd.port, timeoutMs: 30_000, chunkBytes: 64 * 1024, maxStreamBytes: 25 * 1024 * 1024 }, msgs));
+      }
+      const rspamd = args.scanners.includes('rspamd') ? await startRspamdIfThere() : null;
+      if (rspamd) {
+        servers.push(rspamd);
+        yaml += `  rspamd:\n    url: ${rspamd.url}\n`;
+        scannerLatency.push(await rspamdLatency(rspamd.url, msgs));
+      }
+      const scanned = await startOurs(root, 'scan', yaml);
       servers.push(scanned);
       targets.push({ name: 'scan', port: scanned.port });
-      scannerLatency = await clamdLatency({ host: '127.0.0.1', port: clamd.port, timeoutMs: 30_000, chunkBytes: 64 * 1024, maxStreamBytes: 25 * 1024 * 1024 }, msgs);
     }
     for (const t of targets) await run({ host: '127.0.0.1', port: t.port }, msgs.slice(0, 100), 2); // warm-up
     for (const k of args.connections) {
@@ -182,8 +192,27 @@ async function main(): Promise<void> {
   for (const line of scannerLatency) console.log(line);
 }
 
+const latencyLine = (name: string, n: number, times: number[]): string => {
+  times.sort((a, b) => a - b);
+  const mean = times.reduce((a, b) => a + b, 0) / times.length;
+  return `${name.padEnd(8)} per scan call (${n} workload messages, one at a time): p50 ${percentile(times, 0.5).toFixed(2)} ms   p99 ${percentile(times, 0.99).toFixed(2)} ms   mean ${mean.toFixed(2)} ms`;
+};
+
+/** Rspamd's own time per message: POST /checkv2 straight from here, one at a time. */
+async function rspamdLatency(url: string, msgs: Buffer[]): Promise<string> {
+  const sample = msgs.slice(0, Math.min(msgs.length, 300));
+  const times: number[] = [];
+  for (const [i, m] of sample.entries()) {
+    const t0 = performance.now();
+    const res = await fetch(`${url}/checkv2`, { method: 'POST', headers: { IP: '127.0.0.1', From: 'sender@example.jp', Rcpt: `u${i % USERS}@${DOMAIN}` }, body: new Uint8Array(m) });
+    await res.arrayBuffer();
+    times.push(performance.now() - t0);
+  }
+  return latencyLine('rspamd', sample.length, times);
+}
+
 /** clamd's own time per message (one INSTREAM at a time, our client), the floor for the scanned rate. */
-async function clamdLatency(target: ClamdTarget, msgs: Buffer[]): Promise<string[]> {
+async function clamdLatency(target: ClamdTarget, msgs: Buffer[]): Promise<string> {
   const sample = msgs.slice(0, Math.min(msgs.length, 500));
   const times: number[] = [];
   for (const m of sample) {
@@ -194,9 +223,7 @@ async function clamdLatency(target: ClamdTarget, msgs: Buffer[]): Promise<string
     times.push(performance.now() - t0);
     if (v.infected) throw new Error('the workload is clean; clamd says otherwise');
   }
-  times.sort((a, b) => a - b);
-  const mean = times.reduce((a, b) => a + b, 0) / times.length;
-  return [`clamd    per scan call (${sample.length} workload messages, one at a time): p50 ${percentile(times, 0.5).toFixed(2)} ms   p99 ${percentile(times, 0.99).toFixed(2)} ms   mean ${mean.toFixed(2)} ms`];
+  return latencyLine('clamd', sample.length, times);
 }
 
 /** The tests' Rspamd (with its Redis), when the binaries are installed; ClamAV alone otherwise. */
