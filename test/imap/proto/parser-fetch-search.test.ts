@@ -210,4 +210,13 @@ describe('SEARCH grammar', () => {
     // A literal search string carries UTF-8 bytes, CRLF included.
     expect(command('a SEARCH CHARSET UTF-8 TEXT {7}\r\nä\r\nöx')).toMatchObject({ key: and({ kind: 'text', value: 'ä\r\nöx' }) });
   });
+
+  it('ESEARCH result options (RFC 4731 3.1): before CHARSET, each once, RETURN () is ALL, unknown ones BAD', () => {
+    expect(command('a SEARCH RETURN (min MAX COUNT min) FLAGGED')).toEqual({ name: 'SEARCH', uid: false, key: and({ kind: 'flag', flag: '\\Flagged', set: true }), return: ['MIN', 'MAX', 'COUNT'] });
+    expect(command('a UID SEARCH RETURN () CHARSET UTF-8 ALL')).toEqual({ name: 'SEARCH', uid: true, charset: 'UTF-8', key: and({ kind: 'all' }), return: ['ALL'] });
+    // RECENT starts with R too: only the word RETURN opens result options.
+    expect(command('a SEARCH RECENT')).toEqual({ name: 'SEARCH', uid: false, key: and({ kind: 'recent', set: true }) });
+    expect(bad('a SEARCH RETURN (SAVE) ALL')).toBe('Error in IMAP command SEARCH: Unknown SEARCH return option SAVE');
+    expect(bad('a SEARCH RETURN (MIN)')).toBe('Error in IMAP command SEARCH: Missing argument');
+  });
 });
