@@ -28,6 +28,10 @@ export class DeflateWire {
   plainBytesIn = 0;
   greeting = '';
   inflateError: Error | null = null;
+  /** How the client flushes each command: Z_SYNC_FLUSH, or Z_PARTIAL_FLUSH as K-9 Mail does. */
+  flushMode: number = zlib.constants.Z_SYNC_FLUSH;
+  /** zlib level of the client's compressor (K-9: 1, JZlib Z_BEST_SPEED). */
+  deflateLevel = 6;
 
   private constructor(private socket: net.Socket) {
     this.listen(socket);
@@ -144,7 +148,11 @@ export class DeflateWire {
 
   /** Sends `<tag> <text>` (compressed when on) and reads the response. */
   async command(text: string | Buffer, timeoutMs?: number): Promise<WireResponse & { tag: string }> {
-    const tag = this.nextTag();
+    return this.tagged(this.nextTag(), text, timeoutMs);
+  }
+
+  /** As command(), with the client's own tag (replays keep each client's tagging). */
+  async tagged(tag: string, text: string | Buffer, timeoutMs?: number): Promise<WireResponse & { tag: string }> {
     this.send(Buffer.concat([Buffer.from(`${tag} `), typeof text === 'string' ? Buffer.from(text, 'utf8') : text, Buffer.from('\r\n')]));
     return { tag, ...(await this.response(tag, timeoutMs)) };
   }
@@ -157,7 +165,7 @@ export class DeflateWire {
       return;
     }
     this.deflater.write(buf);
-    this.deflater.flush(zlib.constants.Z_SYNC_FLUSH);
+    this.deflater.flush(this.flushMode);
   }
 
   /** Bytes straight onto the wire, bypassing compression (garbage injection). */
@@ -169,16 +177,15 @@ export class DeflateWire {
    * COMPRESS DEFLATE. With `pipelined`, the given commands are compressed and sent in the
    * same write as the COMPRESS line, before the OK (as iOS Mail does); returns the OK line.
    */
-  async compress(pipelined: string[] = []): Promise<string> {
-    const tag = this.nextTag();
-    this.deflater = zlib.createDeflateRaw();
+  async compress(pipelined: string[] = [], tag = this.nextTag()): Promise<string> {
+    this.deflater = zlib.createDeflateRaw({ level: this.deflateLevel });
     this.deflater.on('data', (b: Buffer) => this.deflateSink(b));
     let early = Buffer.alloc(0);
     if (pipelined.length > 0) {
       const parts: Buffer[] = [];
       this.deflateSink = (b) => parts.push(b);
       this.deflater.write(pipelined.join(''));
-      await new Promise<void>((r) => this.deflater!.flush(zlib.constants.Z_SYNC_FLUSH, () => r()));
+      await new Promise<void>((r) => this.deflater!.flush(this.flushMode, () => r()));
       this.deflateSink = (b) => this.socket.write(b);
       early = Buffer.concat(parts);
     }
@@ -217,8 +224,7 @@ export class DeflateWire {
   }
 
   /** STARTTLS (RFC 3501 6.2.1): after the OK, TLS on the same socket. */
-  async starttls(): Promise<string> {
-    const tag = this.nextTag();
+  async starttls(tag = this.nextTag()): Promise<string> {
     this.socket.write(`${tag} STARTTLS\r\n`);
     const ok = await this.line();
     if (!ok.startsWith(`${tag} OK`)) return ok;
