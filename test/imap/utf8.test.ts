@@ -8,6 +8,7 @@ import type { TestServer } from '../helpers/app.js';
 import { dovecotAvailable, ImapClient, startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { ImapWire } from '../helpers/imap-wire.js';
 import { startTestServer } from '../helpers/app.js';
+import { Receiver } from '../../src/imap/proto/receiver.js';
 import { Imap, PASS, startImapServer, USER } from './client.js';
 
 const WORK = '受信箱.仕事'; // delimiter '.' (the default, as Dovecot's Maildir++)
@@ -22,6 +23,24 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await srv?.stop();
+});
+
+describe('UTF8=ACCEPT in the receiver (pure)', () => {
+  it('pauses after ENABLE so the next request is parsed in the mode ENABLE chose', () => {
+    const r = new Receiver({ maxLineBytes: 1024, maxLiteralBytes: 1024 });
+    const first = r.push(Buffer.from('a ENABLE UTF8=ACCEPT\r\nb CREATE "受信箱"\r\nc CREATE "Tom&Jerry"\r\n'));
+    expect(first).toEqual([{ type: 'request', request: { tag: 'a', ok: true, command: { name: 'ENABLE', capabilities: ['UTF8=ACCEPT'] } } }]);
+    expect(r.isPaused).toBe(true);
+    r.utf8Names = true;
+    expect(r.push(Buffer.alloc(0))).toEqual([
+      { type: 'request', request: { tag: 'b', ok: true, command: { name: 'CREATE', mailbox: '受信箱' } } },
+      { type: 'request', request: { tag: 'c', ok: true, command: { name: 'CREATE', mailbox: 'Tom&Jerry' } } },
+    ]);
+    // Invalid UTF-8 in a name is BAD (RFC 6855 3: names must be valid UTF-8).
+    expect(r.push(Buffer.from('d SELECT "\xff"\r\n', 'latin1'))).toEqual([
+      { type: 'request', request: { tag: 'd', ok: false, error: 'Error in IMAP command SELECT: Mailbox name is not valid UTF-8 (RFC 6855 3)' } },
+    ]);
+  });
 });
 
 describe('UTF8=ACCEPT', () => {
