@@ -10,19 +10,25 @@
 // One operation gets one new modseq for all the messages it touched (RFC 7162 3.1.1 allows
 // several messages to share one).
 //
-// The file is a journal: a header line, then whole lines appended per operation and
-// fdatasync'ed before the caller is answered, compacted (atomic rename) when it grows:
-//   MODSEQ1 <uidvalidity> <highest> <floor>
+// The file is a journal: a header line, then whole lines appended per operation (one write),
+// compacted (atomic rename) when it grows:
+//   MODSEQ1 <uidvalidity> <highest> <floor> <ceiling>
 //   <uid> <modseq> <info|?|->        the message's state
 //   X <uid> <modseq>                 expunged at <modseq>
 //   T <floor>                        expunges at or below <floor> are forgotten
-// A torn file (a last line without its newline, a line that does not parse) is rebuilt:
-// every present message gets one new modseq above the highest value seen in the readable
-// prefix, and VANISHED falls back to "everything not present" (RFC 7162 3.2.5.2). Since
-// each append is synced before anyone is told its value, that prefix holds every modseq any
-// client can have seen: HIGHESTMODSEQ never goes back (RFC 7162 3.1.2.1). A file that is
-// missing while the mailbox already handed out UIDs is rebuilt from the clock (µs since the
-// epoch), which no counter of ours reaches.
+//   C <ceiling>                      no modseq above <ceiling> has been handed out
+// HIGHESTMODSEQ never goes back (RFC 7162 3.1.2.1), without an fsync per change: the
+// ceiling is reserved RESERVE ahead and its line is fdatasync'ed before any modseq past the
+// old ceiling is used (one fsync per RESERVE operations). The records themselves are not
+// synced: a power loss may drop the last ones, so after every load from disk the next
+// modseq starts above the ceiling, and whatever the lost records described is found again
+// by comparing the directory with the records (a renamed file, a missing file, an unknown
+// UID) and stamped above the ceiling too: no client can have seen those values.
+// A torn file (a last line without its newline, a line that does not parse) is rebuilt
+// above the highest value and ceiling of its readable prefix; VANISHED then falls back to
+// "everything not present" (RFC 7162 3.2.5.2). A missing file, in a mailbox that already
+// handed out UIDs, is rebuilt from the clock (µs since the epoch), which no counter of ours
+// reaches.
 //
 // Concurrency: callers hold the mailbox's in-process mutex around every call.
 import { open, stat } from 'node:fs/promises';
@@ -32,6 +38,9 @@ import { atomicWrite, isErrno, readIfExists } from './fsutil.js';
 import type { MailboxRef, MessageFile } from './mailbox-state.js';
 
 export const MODSEQ_FILE = 'mailserver.modseq';
+
+/** How far ahead the durable ceiling is reserved (see the top of this file). */
+export const RESERVE = 1000;
 
 /** Expunged UIDs remembered per mailbox; older ones are answered by the VANISHED fallback. */
 export const MAX_EXPUNGED = 10_000;
@@ -47,6 +56,10 @@ export interface ModseqState {
   highest: number;
   /** Expunges with modseq <= floor are forgotten (trimmed, or before a rebuild). */
   floor: number;
+  /** Durable bound on every modseq handed out (see the top of this file). */
+  ceiling: number;
+  /** Loaded from disk and not changed since: the next modseq starts above the ceiling. */
+  fromDisk: boolean;
   entries: Map<number, Entry>;
   /** Ascending by modseq. */
   expunged: Array<[uid: number, modseq: number]>;
@@ -64,12 +77,14 @@ const NUM = /^\d{1,16}$/;
 /** Parses a journal; `torn` when it stops short of a clean end. Pure. */
 export function parseModseqFile(text: string): { state: Omit<ModseqState, 'stamp'>; torn: boolean } | null {
   const lines = text.split('\n');
-  const head = /^MODSEQ1 (\d{1,10}) (\d{1,16}) (\d{1,16})$/.exec(lines[0] ?? '');
+  const head = /^MODSEQ1 (\d{1,10}) (\d{1,16}) (\d{1,16})(?: (\d{1,16}))?$/.exec(lines[0] ?? '');
   if (!head) return null;
   const state: Omit<ModseqState, 'stamp'> = {
     uidValidity: Number(head[1]),
     highest: Number(head[2]),
     floor: Number(head[3]),
+    ceiling: Number(head[4] ?? 0),
+    fromDisk: true,
     entries: new Map(),
     expunged: [],
     journalLines: 0,
@@ -88,6 +103,8 @@ export function parseModseqFile(text: string): { state: Omit<ModseqState, 'stamp
         if (m > state.highest) state.highest = m;
       } else if (p[0] === 'T' && p.length === 2 && NUM.test(p[1]!)) {
         state.floor = Math.max(state.floor, Number(p[1]));
+      } else if (p[0] === 'C' && p.length === 2 && NUM.test(p[1]!)) {
+        state.ceiling = Math.max(state.ceiling, Number(p[1]));
       } else if (p.length === 3 && NUM.test(p[0]!) && NUM.test(p[1]!)) {
         const m = Number(p[1]);
         state.entries.set(Number(p[0]), { m, info: dec(p[2]!) });
@@ -108,7 +125,7 @@ export function parseModseqFile(text: string): { state: Omit<ModseqState, 'stamp
 }
 
 function serialize(s: ModseqState): string {
-  const out = [`MODSEQ1 ${s.uidValidity} ${s.highest} ${s.floor}`];
+  const out = [`MODSEQ1 ${s.uidValidity} ${s.highest} ${s.floor} ${s.ceiling}`];
   for (const [uid, e] of s.entries) out.push(`${uid} ${e.m} ${enc(e.info)}`);
   for (const [uid, m] of s.expunged) out.push(`X ${uid} ${m}`);
   return out.join('\n') + '\n';
@@ -166,13 +183,13 @@ export class Modseqs {
       state = { ...parsed.state, stamp };
     } else {
       // Never lower than anything handed out (see the top of this file).
-      let base = Math.max(1, parsed ? parsed.state.highest : 0);
+      let base = Math.max(1, parsed ? Math.max(parsed.state.highest, parsed.state.ceiling) : 0);
       if (!parsed && uidNext > 1) base = Math.max(base, Date.now() * 1000);
       if (text !== null) {
         this.logger.warn({ dir: ref.dir, torn: parsed?.torn ?? true, uidValidityChanged: parsed ? parsed.state.uidValidity !== uidValidity : false }, 'modseq file rebuilt');
       }
       // Nothing is known about earlier expunges: VANISHED for older modseqs falls back.
-      state = { uidValidity, highest: base, floor: base, entries: new Map(), expunged: [], journalLines: 0, stamp: '' };
+      state = { uidValidity, highest: base, floor: base, ceiling: base + RESERVE, fromDisk: false, entries: new Map(), expunged: [], journalLines: 0, stamp: '' };
       await this.compact(ref, state);
     }
     this.cache.set(ref.dir, state);
@@ -181,23 +198,39 @@ export class Modseqs {
 
   private async compact(ref: MailboxRef, state: ModseqState): Promise<void> {
     const file = this.file(ref);
+    if (state.highest >= state.ceiling) state.ceiling = state.highest + RESERVE; // atomicWrite syncs
     await atomicWrite(file, serialize(state));
     state.journalLines = 0;
     state.stamp = stampOf(await stat(file));
   }
 
-  /** Appends whole lines and syncs them before anyone is told the new values. */
+  /** The modseq for the next operation (not yet taken: callers set `highest` to it). */
+  private next(state: ModseqState): number {
+    // After a load, records may have been lost with the page cache: start past the ceiling.
+    return (state.fromDisk ? Math.max(state.highest, state.ceiling) : state.highest) + 1;
+  }
+
+  /**
+   * Appends whole lines in one write. Only a new ceiling is synced, and before the modseqs
+   * that pass the old one are returned to anyone.
+   */
   private async append(ref: MailboxRef, state: ModseqState, lines: string[]): Promise<void> {
     if (lines.length === 0) return;
+    state.fromDisk = false;
     state.journalLines += lines.length;
     if (state.journalLines > 2 * (state.entries.size + state.expunged.length) + 1000) {
       await this.compact(ref, state);
       return;
     }
+    const durable = state.highest >= state.ceiling;
+    if (durable) {
+      state.ceiling = state.highest + RESERVE;
+      lines.unshift(`C ${state.ceiling}`);
+    }
     const fh = await open(this.file(ref), 'a', 0o600);
     try {
       await fh.write(lines.join('\n') + '\n');
-      await fh.datasync();
+      if (durable) await fh.datasync();
       state.stamp = stampOf(await fh.stat());
     } finally {
       await fh.close();
@@ -218,20 +251,26 @@ export class Modseqs {
    */
   async sync(ref: MailboxRef, uidValidity: number, uidNext: number, files: readonly MessageFile[]): Promise<ModseqSnapshot> {
     const state = await this.load(ref, uidValidity, uidNext);
-    const next = state.highest + 1;
+    const next = this.next(state);
     const lines: string[] = [];
+    let bumped = false;
     const present = new Set<number>();
     for (const f of files) {
       present.add(f.uid);
       const info = f.parsed.info ?? '';
       const e = state.entries.get(f.uid);
       if (e && e.info === info) continue;
-      if (e && e.info === '?') {
-        e.info = info; // our own append: same state, just learnt its name
+      if (e && e.info === '?' && !state.fromDisk) {
+        // Our own append: same state, just learnt its name (kept, so a restart knows it).
+        e.info = info;
+        lines.push(`${f.uid} ${e.m} ${enc(info)}`);
         continue;
       }
+      // New, changed, or an append whose name we never recorded before a restart (a change
+      // since may have been lost with it): a new modseq.
       state.entries.set(f.uid, { m: next, info });
       lines.push(`${f.uid} ${next} ${enc(info)}`);
+      bumped = true;
     }
     if (state.entries.size > present.size) {
       for (const uid of [...state.entries.keys()]) {
@@ -239,13 +278,14 @@ export class Modseqs {
         state.entries.delete(uid);
         state.expunged.push([uid, next]);
         lines.push(`X ${uid} ${next}`);
+        bumped = true;
       }
     }
-    if (lines.length > 0) {
+    if (bumped) {
       state.highest = next;
       this.trim(state, lines);
-      await this.append(ref, state, lines);
     }
+    await this.append(ref, state, lines);
     return { highest: state.highest, of: (uid) => state.entries.get(uid)?.m ?? state.highest };
   }
 
@@ -258,7 +298,7 @@ export class Modseqs {
   async stampFlags(ref: MailboxRef, uidValidity: number, uidNext: number, changes: Array<{ uid: number; info: string }>): Promise<Map<number, number>> {
     const state = await this.load(ref, uidValidity, uidNext);
     const out = new Map<number, number>();
-    const next = state.highest + 1;
+    const next = this.next(state);
     const lines: string[] = [];
     for (const c of changes) {
       const e = state.entries.get(c.uid);
@@ -285,7 +325,7 @@ export class Modseqs {
     const state = await this.load(ref, uidValidity, Math.min(uidNext, ...uids));
     const fresh = uids.filter((u) => !state.entries.has(u));
     if (fresh.length === 0) return state.highest;
-    const next = state.highest + 1;
+    const next = this.next(state);
     for (const u of fresh) state.entries.set(u, { m: next, info: '?' });
     state.highest = next;
     await this.append(ref, state, fresh.map((u) => `${u} ${next} ?`));
@@ -297,7 +337,7 @@ export class Modseqs {
     const state = await this.load(ref, uidValidity, uidNext);
     const gone = uids.filter((u) => state.entries.has(u));
     if (gone.length === 0) return state.highest;
-    const next = state.highest + 1;
+    const next = this.next(state);
     const lines: string[] = [];
     for (const u of gone) {
       state.entries.delete(u);

@@ -149,7 +149,9 @@ describe('HIGHESTMODSEQ across a restart', () => {
         const b = await Imap.login(second);
         expect(await b.run('SELECT keep (CONDSTORE)')).toContain('* OK [HIGHESTMODSEQ 4] Highest');
         expect(await b.run('FETCH 1:* (MODSEQ)')).toEqual(before);
-        expect(await b.run('STORE 1 +FLAGS (\\Seen)')).toEqual(['* 1 FETCH (FLAGS (\\Seen \\Recent) MODSEQ (5))', 'T OK STORE completed']);
+        // The first change after a restart starts above the durable ceiling (1 + 1000 here),
+        // in case the last records were lost with the page cache (src/maildir/modseq.ts).
+        expect(await b.run('STORE 1 +FLAGS (\\Seen)')).toEqual(['* 1 FETCH (FLAGS (\\Seen \\Recent) MODSEQ (1002))', 'T OK STORE completed']);
         b.close();
       } finally {
         await second.stop();

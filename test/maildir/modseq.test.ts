@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_EXPUNGED, parseModseqFile } from '../../src/maildir/modseq.js';
+import { MAX_EXPUNGED, parseModseqFile, RESERVE } from '../../src/maildir/modseq.js';
 import { createMaildirStore } from '../../src/maildir/store.js';
 import type { MessageSource, StoreChange } from '../../src/maildir/types.js';
 
@@ -96,11 +96,31 @@ describe('modseq', () => {
     await reopen();
     await appendFile(path.join(inbox, 'mailserver.modseq'), '9 12'); // a write cut short
     const l = await store.listMessages(alice, 'INBOX');
-    expect(l.highestModseq).toBe(high + 1);
-    expect(l.messages.map((m) => m.modseq)).toEqual([high + 1]);
+    // Above the reserved ceiling (1 + RESERVE when the file was made), not just above `high`.
+    expect(high).toBeLessThan(RESERVE);
+    expect(l.highestModseq).toBe(1 + RESERVE + 1);
+    expect(l.messages.map((m) => m.modseq)).toEqual([1 + RESERVE + 1]);
     expect(await store.expungedSince(alice, 'INBOX', 1)).toBeNull();
     const text = await readFile(path.join(inbox, 'mailserver.modseq'), 'utf8');
     expect(parseModseqFile(text)?.torn).toBe(false);
+  });
+
+  it('a record lost with the page cache is found again and stamped above the ceiling', async () => {
+    for (let i = 1; i <= 2; i++) await store.deliver(alice, 'INBOX', source(i));
+    await store.listMessages(alice, 'INBOX'); // the appends' names are recorded
+    const flagged = await store.setFlags(alice, 'INBOX', [1], 'add', ['\\Flagged']);
+    expect(flagged[0]!.modseq).toBe(4);
+    await reopen();
+    // A power loss drops the last record (records are not synced; the ceiling is).
+    const file = path.join(inbox, 'mailserver.modseq');
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.slice(0, text.lastIndexOf('\n', text.length - 2) + 1));
+    const l = await store.listMessages(alice, 'INBOX');
+    expect(l.messages.map((m) => [m.uid, m.modseq])).toEqual([[1, RESERVE + 2], [2, 3]]);
+    // And the next change after a restart starts above the ceiling too.
+    await reopen();
+    const next = await store.setFlags(alice, 'INBOX', [2], 'add', ['\\Seen']);
+    expect(next[0]!.modseq).toBeGreaterThan(RESERVE + 2);
   });
 
   it('a deleted file on a mailbox that already gave out UIDs restarts above any counter', async () => {
