@@ -1,10 +1,6 @@
 // What SORT and THREAD compare, derived from a message's top-level header fields, and the
-// collation they compare it with. Pure (no I/O).
-//
-// Derived keys are kept per header-field array in a WeakMap: the store's parsed-message
-// cache hands out the same parsed structure for as long as it keeps it, so a warm SORT or
-// THREAD over 10,000 messages parses no Date:, Subject: or address again, and the keys go
-// when the cache lets the structure go.
+// collation they compare it with. Pure (no I/O). Each key is computed once per message
+// version and kept (key-cache.ts), so a warm SORT or THREAD reads no header at all.
 import { parseAddressList } from '../mime/address.js';
 import { decodeHeaderValue, parseDate } from '../mime/decode.js';
 import type { HeaderField } from '../mime/types.js';
@@ -56,90 +52,86 @@ export function msgIds(value: string | undefined): string[] {
   return out;
 }
 
-export type AddressField = 'from' | 'to' | 'cc';
-
-/** One message's keys, each computed on first use. */
-export class HeaderKeys {
-  private date: number | null | undefined;
-  private subj: { key: string; replyOrForward: boolean } | undefined;
-  private readonly mailboxes = new Map<AddressField, string>();
-  private readonly displays = new Map<AddressField, string>();
-  private ids: { messageId: string | null; references: string[] } | undefined;
-
-  constructor(private readonly headers: readonly HeaderField[]) {}
-
-  private field(key: string): string | undefined {
-    for (const h of this.headers) if (h.key === key) return h.value;
-    return undefined;
-  }
-
-  /** RFC 5256 2.2: the Date: field in UTC, INTERNALDATE when there is none or it cannot be read. */
-  sentDate(internalDate: Date): number {
-    if (this.date === undefined) {
-      const v = this.field('date');
-      const d = v === undefined ? null : parseDate(v);
-      this.date = d ? d.getTime() : null;
-    }
-    return this.date ?? internalDate.getTime();
-  }
-
-  /** The base subject (RFC 5256 2.1) under i;ascii-casemap. */
-  subject(): { key: string; replyOrForward: boolean } {
-    if (!this.subj) {
-      const b = baseSubject(this.field('subject'));
-      this.subj = { key: casemap(b.text), replyOrForward: b.replyOrForward };
-    }
-    return this.subj;
-  }
-
+/** The keys SORT and THREAD compare, by name. */
+interface KeyTypes {
+  /** RFC 5256 2.2: the Date: field in UTC (ms); null when missing or unreadable (INTERNALDATE then). */
+  date: number | null;
+  /** RFC 5256 2.1: the base subject under i;ascii-casemap, and whether extraction found a reply or forward. */
+  subject: { key: string; replyOrForward: boolean };
+  /** RFC 5256 4 (1): the Message-ID, and References if it holds a valid id, else the first valid id of In-Reply-To. */
+  threading: { messageId: string | null; references: string[] };
   /** RFC 5256 3: addr-mailbox of the first address, as ENVELOPE lists it (a group's name for a group). */
-  mailbox(f: AddressField): string {
-    let v = this.mailboxes.get(f);
-    if (v === undefined) {
-      const a = this.first(f);
-      v = a?.mailbox ? casemap(decodeHeaderValue(a.mailbox)) : '';
-      this.mailboxes.set(f, v);
-    }
-    return v;
-  }
+  'mailbox.from': string;
+  'mailbox.to': string;
+  'mailbox.cc': string;
+  /** RFC 5957 3: the decoded display name of the first address if not empty, else mailbox@host, else the mailbox. */
+  'display.from': string;
+  'display.to': string;
+}
+export type KeyName = keyof KeyTypes;
 
-  /** RFC 5957 3: the decoded display name of the first address if not empty, else
-   *  mailbox@host, else the mailbox, else "". */
-  display(f: AddressField): string {
-    let v = this.displays.get(f);
-    if (v === undefined) {
-      const a = this.first(f);
-      const name = a?.name ? decodeHeaderValue(a.name) : '';
-      if (name !== '') v = name;
-      else if (a?.mailbox != null && a.host !== null) v = decodeHeaderValue(`${a.mailbox}@${a.host}`);
-      else v = a?.mailbox != null ? decodeHeaderValue(a.mailbox) : '';
-      v = casemap(v);
-      this.displays.set(f, v);
-    }
-    return v;
-  }
+/** One message's keys as far as they have been needed: plain data, kept by key-cache.ts. */
+export type DerivedKeys = { [K in KeyName]?: KeyTypes[K] };
 
-  private first(f: AddressField): ReturnType<typeof parseAddressList>[number] | undefined {
-    const v = this.field(f);
+/** Whether `d` lacks any of `want` (then the message's header must be read). */
+export function missing(d: DerivedKeys, want: readonly KeyName[]): boolean {
+  for (const k of want) if (d[k] === undefined) return true;
+  return false;
+}
+
+/** Computes the keys of `want` that `d` lacks from the message's top-level header fields. */
+export function fillKeys(d: DerivedKeys, want: readonly KeyName[], headers: readonly HeaderField[]): void {
+  const field = (key: string): string | undefined => {
+    for (const h of headers) if (h.key === key) return h.value;
+    return undefined;
+  };
+  const first = (key: string): ReturnType<typeof parseAddressList>[number] | undefined => {
+    const v = field(key);
     return v === undefined ? undefined : parseAddressList(v)[0];
-  }
-
-  /** RFC 5256 4 (1): the Message-ID, and References if it holds a valid id, else the first
-   *  valid id of In-Reply-To. */
-  threading(): { messageId: string | null; references: string[] } {
-    if (!this.ids) {
-      let references = msgIds(this.field('references'));
-      if (references.length === 0) references = msgIds(this.field('in-reply-to')).slice(0, 1);
-      this.ids = { messageId: msgIds(this.field('message-id'))[0] ?? null, references };
+  };
+  for (const k of want) {
+    if (d[k] !== undefined) continue;
+    switch (k) {
+      case 'date': {
+        const v = field('date');
+        const t = v === undefined ? null : parseDate(v);
+        d.date = t ? t.getTime() : null;
+        break;
+      }
+      case 'subject': {
+        const b = baseSubject(field('subject'));
+        d.subject = { key: casemap(b.text), replyOrForward: b.replyOrForward };
+        break;
+      }
+      case 'threading': {
+        let references = msgIds(field('references'));
+        if (references.length === 0) references = msgIds(field('in-reply-to')).slice(0, 1);
+        d.threading = { messageId: msgIds(field('message-id'))[0] ?? null, references };
+        break;
+      }
+      case 'mailbox.from':
+      case 'mailbox.to':
+      case 'mailbox.cc': {
+        const a = first(k.slice(8));
+        d[k] = a?.mailbox ? casemap(decodeHeaderValue(a.mailbox)) : '';
+        break;
+      }
+      case 'display.from':
+      case 'display.to': {
+        const a = first(k.slice(8));
+        const name = a?.name ? decodeHeaderValue(a.name) : '';
+        let v: string;
+        if (name !== '') v = name;
+        else if (a?.mailbox != null && a.host !== null) v = decodeHeaderValue(`${a.mailbox}@${a.host}`);
+        else v = a?.mailbox != null ? decodeHeaderValue(a.mailbox) : '';
+        d[k] = casemap(v);
+        break;
+      }
     }
-    return this.ids;
   }
 }
 
-const memo = new WeakMap<readonly HeaderField[], HeaderKeys>();
-
-export function headerKeys(headers: readonly HeaderField[]): HeaderKeys {
-  let k = memo.get(headers);
-  if (!k) memo.set(headers, (k = new HeaderKeys(headers)));
-  return k;
+/** The sent date (RFC 5256 2.2) from filled keys: INTERNALDATE when Date: gave none. */
+export function sentDate(d: DerivedKeys, internalDate: Date): number {
+  return d.date ?? internalDate.getTime();
 }

@@ -12,8 +12,7 @@
 // - REVERSE turns one criterion around; messages equal on every criterion keep sequence
 //   number order (REVERSE does not apply to that last tie-break).
 // The keys themselves are header-keys.ts's.
-import type { HeaderField } from '../mime/types.js';
-import { compareText, headerKeys } from './header-keys.js';
+import { compareText, type DerivedKeys, type KeyName, sentDate } from './header-keys.js';
 import type { SortCriterion, SortKeyName } from './proto/types.js';
 
 /** What a message contributes besides its headers. */
@@ -26,17 +25,26 @@ export interface SortMeta {
 
 export type SortValue = number | string;
 
-const HEADER_KEYS: ReadonlySet<SortKeyName> = new Set<SortKeyName>(['CC', 'DATE', 'FROM', 'SUBJECT', 'TO', 'DISPLAYFROM', 'DISPLAYTO']);
+/** The header-derived key each sort key reads (ARRIVAL and SIZE read none). */
+const KEY_OF: Record<SortKeyName, KeyName | null> = {
+  ARRIVAL: null,
+  SIZE: null,
+  DATE: 'date',
+  SUBJECT: 'subject',
+  FROM: 'mailbox.from',
+  TO: 'mailbox.to',
+  CC: 'mailbox.cc',
+  DISPLAYFROM: 'display.from',
+  DISPLAYTO: 'display.to',
+};
 
-/** Whether any criterion needs the message's header (ARRIVAL and SIZE do not). */
-export function sortNeedsHeaders(criteria: readonly SortCriterion[]): boolean {
-  return criteria.some((c) => HEADER_KEYS.has(c.key));
+/** The header-derived keys the criteria need (empty: no header is read). */
+export function sortKeyNames(criteria: readonly SortCriterion[]): KeyName[] {
+  return [...new Set(criteria.map((c) => KEY_OF[c.key]).filter((k): k is KeyName => k !== null))];
 }
 
-/** One value per criterion, computed once per message. `headers` may be null only when
- *  sortNeedsHeaders() is false. */
-export function sortValues(criteria: readonly SortCriterion[], meta: SortMeta, headers: readonly HeaderField[] | null): SortValue[] {
-  const k = headers ? headerKeys(headers) : null;
+/** One value per criterion, computed once per message; `d` holds sortKeyNames(criteria). */
+export function sortValues(criteria: readonly SortCriterion[], meta: SortMeta, d: DerivedKeys): SortValue[] {
   return criteria.map(({ key }): SortValue => {
     switch (key) {
       case 'ARRIVAL':
@@ -44,19 +52,11 @@ export function sortValues(criteria: readonly SortCriterion[], meta: SortMeta, h
       case 'SIZE':
         return meta.size;
       case 'DATE':
-        return k!.sentDate(meta.internalDate);
+        return sentDate(d, meta.internalDate);
       case 'SUBJECT':
-        return k!.subject().key;
-      case 'FROM':
-        return k!.mailbox('from');
-      case 'TO':
-        return k!.mailbox('to');
-      case 'CC':
-        return k!.mailbox('cc');
-      case 'DISPLAYFROM':
-        return k!.display('from');
-      case 'DISPLAYTO':
-        return k!.display('to');
+        return d.subject!.key;
+      default:
+        return d[KEY_OF[key]!] as string;
     }
   });
 }

@@ -14,8 +14,7 @@
 //  6. every set of siblings is sorted by sent date, ties by sequence number.
 // Trees are walked with explicit stacks: a crafted References chain thousands deep must
 // not overflow the call stack.
-import type { HeaderField } from '../mime/types.js';
-import { compareText, headerKeys } from './header-keys.js';
+import { compareText, type DerivedKeys, type KeyName, sentDate } from './header-keys.js';
 
 export interface ThreadMessage {
   seq: number;
@@ -38,12 +37,14 @@ export interface ThreadNode {
   children: ThreadNode[];
 }
 
-/** The ThreadMessage of one message from its top-level header fields. */
-export function threadMessage(seq: number, id: number, headers: readonly HeaderField[], internalDate: Date): ThreadMessage {
-  const k = headerKeys(headers);
-  const { key, replyOrForward } = k.subject();
-  const { messageId, references } = k.threading();
-  return { seq, id, date: k.sentDate(internalDate), subject: key, replyOrForward, messageId, references };
+/** The header-derived keys threading reads. */
+export const THREAD_KEYS: readonly KeyName[] = ['date', 'subject', 'threading'];
+
+/** The ThreadMessage of one message from its keys (THREAD_KEYS filled). */
+export function threadMessage(seq: number, id: number, d: DerivedKeys, internalDate: Date): ThreadMessage {
+  const { key, replyOrForward } = d.subject!;
+  const { messageId, references } = d.threading!;
+  return { seq, id, date: sentDate(d, internalDate), subject: key, replyOrForward, messageId, references };
 }
 
 // ---- ORDEREDSUBJECT (RFC 5256 3) ---------------------------------------------------------

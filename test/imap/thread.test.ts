@@ -1,10 +1,11 @@
 // The pure parts of SORT/THREAD: RFC 5256 2.1 base subjects (Japanese encoded words
-// included), msg-id normalisation, the collation's code point order, the RFC's own THREAD
-// example, and trees deeper than any call stack.
+// included), msg-id normalisation, the collation's code point order, the key cache, the
+// RFC's own THREAD example, and trees deeper than any call stack.
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { baseSubject } from '../../src/imap/base-subject.js';
 import { casemap, compareText, msgIds } from '../../src/imap/header-keys.js';
+import { KeyCache } from '../../src/imap/key-cache.js';
 import { sortMessages } from '../../src/imap/sort.js';
 import { formatThreads, threadOrderedSubject, threadReferences, type ThreadMessage } from '../../src/imap/thread.js';
 import { isoJpSubject } from '../helpers/messages.js';
@@ -73,6 +74,36 @@ describe('collation and msg-ids', () => {
     expect(msgIds('Your message of Monday <a@b> (comment)\r\n <c (x) @ d>')).toEqual(['a@b', 'c@d']);
     expect(msgIds('<> no id here')).toEqual([]);
     expect(msgIds(undefined)).toEqual([]);
+  });
+});
+
+describe('key cache', () => {
+  const alice = { domain: 'example.test', localPart: 'alice' };
+  it('keeps keys per message version; another size or date starts afresh', () => {
+    const c = new KeyCache(10);
+    const k = c.mailbox(alice, 'INBOX', 7).keys(1, 100, 5000);
+    k.date = 42;
+    expect(c.mailbox(alice, 'INBOX', 7).keys(1, 100, 5000)).toEqual({ date: 42 });
+    expect(c.mailbox(alice, 'INBOX', 8).keys(1, 100, 5000)).toEqual({}); // new UIDVALIDITY
+    expect(c.mailbox(alice, 'INBOX', 7).keys(1, 101, 5000)).toEqual({}); // replaced file
+    expect(c.mailbox(alice, 'INBOX', 7).keys(1, 101, 5000)).toEqual({});
+    expect(c.size).toBe(2);
+  });
+
+  it('evicts whole mailboxes, least recently used first, and never grows past its bound', () => {
+    const c = new KeyCache(4);
+    const fill = (box: string, n: number): void => {
+      const b = c.mailbox(alice, box, 1);
+      for (let u = 1; u <= n; u++) b.keys(u, 1, 1).date = u;
+    };
+    fill('A', 2);
+    fill('B', 2);
+    c.mailbox(alice, 'A', 1); // A used again: B is older now
+    fill('C', 1);
+    expect(c.mailbox(alice, 'B', 1).keys(1, 1, 1)).toEqual({});
+    expect(c.mailbox(alice, 'A', 1).keys(2, 1, 1)).toEqual({ date: 2 });
+    fill('Big', 9); // alone larger than the bound: served, not all kept
+    expect(c.size).toBeLessThanOrEqual(4);
   });
 });
 

@@ -3,22 +3,25 @@
 // charset, one pass over the view that applies the search criteria (the SEARCH evaluator)
 // and reads each matching message's header once, and the reply.
 //
-// Large mailboxes (issue 4 benchmarks 10,000 messages): headers come from
-// store.messageStructure() (the store's parsed-message cache), a few messages at a time,
-// and the pass yields to the event loop between batches so other sessions keep being served.
-// Bodies are never read unless a BODY/TEXT criterion asks for it.
+// Large mailboxes (issue 4 benchmarks 10,000 messages): each message's keys are computed
+// once and kept (key-cache.ts), so a warm SORT asks the store for nothing; a cold one reads
+// headers through store.messageStructure() (the store's parsed-message cache), a batch at a
+// time, and the pass yields to the event loop between batches so other sessions keep being
+// served. Bodies are never read unless a BODY/TEXT criterion asks for it.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { StoreError } from '../../maildir/types.js';
-import type { HeaderField, MimePart } from '../../mime/types.js';
+import type { MimePart } from '../../mime/types.js';
 import { ImapNo } from '../errors.js';
 import { searchModseqSuffix } from './condstore.js';
 import type { MessageLoader } from '../fetch.js';
+import { type DerivedKeys, fillKeys, type KeyName, missing } from '../header-keys.js';
+import { keyCacheFor } from '../key-cache.js';
 import { sortFlags } from '../mailbox-view.js';
 import type { Command, SearchKey } from '../proto/types.js';
 import { matchSearch, type SearchMessage } from '../search.js';
 import type { ImapSession } from '../session.js';
-import { sortMessages, sortNeedsHeaders, sortValues, type SortValue } from '../sort.js';
-import { formatThreads, threadMessage, threadOrderedSubject, threadReferences, type ThreadMessage } from '../thread.js';
+import { sortKeyNames, sortMessages, sortValues } from '../sort.js';
+import { formatThreads, THREAD_KEYS, threadMessage, threadOrderedSubject, threadReferences, type ThreadMessage } from '../thread.js';
 
 type Of<N extends Command['name']> = Extract<Command, { name: N }>;
 
@@ -33,28 +36,30 @@ function checkCharset(charset: string): void {
 }
 
 /**
- * The messages matching `key`, in sequence order, each turned into `extract(meta, headers)`
- * (headers are the top-level fields, null when `needHeaders` is false), and the highest
- * modseq among them. A message expunged meanwhile does not match, as in SEARCH (RFC 2180 4.3).
+ * The messages matching `key`, in sequence order, each turned into `extract(meta, keys)`
+ * with the `want` keys filled, and the highest modseq among them. A message expunged by
+ * another session (its EXPUNGE not yet sent) never matches: RFC 2180 4.3 leaves that open,
+ * and leaving it out always keeps the answer the same whether its keys are cached or not.
  */
 async function collect<T>(
   s: ImapSession,
   key: SearchKey,
   uid: boolean,
-  needHeaders: boolean,
-  extract: (meta: SearchMessage, headers: readonly HeaderField[] | null) => T,
+  want: readonly KeyName[],
+  extract: (meta: SearchMessage, keys: DerivedKeys) => T,
 ): Promise<{ items: T[]; topModseq: number }> {
   if (s.state.kind !== 'selected') throw new Error('not selected');
   const { sel, mailUser } = s.state;
   const { store } = s.deps;
   const view = sel.view;
   const all = view.all();
+  const cached = keyCacheFor(store).mailbox(mailUser, sel.mailbox, view.uidValidity);
   const ctx = { maxSeq: all.length, maxUid: all.at(-1)?.uid ?? 0 };
   const out: Array<T | undefined> = new Array<T | undefined>(all.length);
   let topModseq = 0;
   const one = async (i: number): Promise<void> => {
     const m = all[i]!;
-    if (uid && view.isExpungePending(m.uid)) return;
+    if (view.isExpungePending(m.uid)) return;
     let root: Promise<MimePart> | null = null;
     const loader: MessageLoader = {
       open: () => store.openMessage(mailUser, sel.mailbox, m.uid),
@@ -71,7 +76,9 @@ async function collect<T>(
     };
     try {
       if (!(await matchSearch(key, meta, loader, ctx))) return;
-      out[i] = extract(meta, needHeaders ? (await loader.structure()).headers : null);
+      const keys = cached.keys(m.uid, m.size, m.internalDate.getTime());
+      if (missing(keys, want)) fillKeys(keys, want, (await loader.structure()).headers);
+      out[i] = extract(meta, keys);
       topModseq = Math.max(topModseq, m.modseq ?? 0);
     } catch (err) {
       if (err instanceof StoreError && err.code === 'no-message') return;
@@ -89,10 +96,10 @@ async function collect<T>(
 
 export async function sort(s: ImapSession, cmd: Of<'SORT'>): Promise<string> {
   checkCharset(cmd.charset);
-  const { items, topModseq } = await collect(s, cmd.key, cmd.uid, sortNeedsHeaders(cmd.criteria), (meta, headers) => ({
+  const { items, topModseq } = await collect(s, cmd.key, cmd.uid, sortKeyNames(cmd.criteria), (meta, keys) => ({
     seq: meta.seq,
     id: cmd.uid ? meta.uid : meta.seq,
-    values: sortValues(cmd.criteria, meta, headers) as SortValue[],
+    values: sortValues(cmd.criteria, meta, keys),
   }));
   sortMessages(items, cmd.criteria);
   // RFC 7162 3.1.5 and its sort-data syntax (7): with a MODSEQ criterion, SORT ends with the
@@ -104,8 +111,8 @@ export async function sort(s: ImapSession, cmd: Of<'SORT'>): Promise<string> {
 
 export async function thread(s: ImapSession, cmd: Of<'THREAD'>): Promise<string> {
   checkCharset(cmd.charset);
-  const { items: msgs } = await collect<ThreadMessage>(s, cmd.key, cmd.uid, true, (meta, headers) =>
-    threadMessage(meta.seq, cmd.uid ? meta.uid : meta.seq, headers!, meta.internalDate),
+  const { items: msgs } = await collect<ThreadMessage>(s, cmd.key, cmd.uid, THREAD_KEYS, (meta, keys) =>
+    threadMessage(meta.seq, cmd.uid ? meta.uid : meta.seq, keys, meta.internalDate),
   );
   // A MODSEQ criterion enables CONDSTORE (RFC 7162 3.1) even though THREAD's reply carries no modseq.
   searchModseqSuffix(s, cmd.key, 0, 0, false);
