@@ -131,12 +131,14 @@ describe('receiver + parser fuzz', () => {
   });
 
   it('token soup: random command words and grammar tokens reach deep parser paths without a throw', () => {
-    const words = ['FETCH', 'UID', 'SEARCH', 'STORE', 'APPEND', 'LIST', 'STATUS', 'ID', 'LOGIN', 'AUTHENTICATE', 'ENABLE', 'COPY', 'MOVE', 'SELECT', 'RENAME'];
+    const words = ['FETCH', 'UID', 'SEARCH', 'STORE', 'APPEND', 'LIST', 'STATUS', 'ID', 'LOGIN', 'AUTHENTICATE', 'ENABLE', 'COPY', 'MOVE', 'SELECT', 'RENAME', 'CREATE', 'LSUB', 'GETQUOTAROOT', 'GETQUOTA', 'SETQUOTA'];
     const toks = [
       'BODY[', 'BODY.PEEK[', 'BINARY[', 'BINARY.SIZE[', ']', '<', '>', '.', '0', '1', '4294967295', '4294967296', '*', ':', ',', '(', ')', 'HEADER',
       'HEADER.FIELDS', 'HEADER.FIELDS.NOT', 'MIME', 'TEXT', 'NOT', 'OR', 'CHARSET', 'UTF-8', 'FROM', 'SINCE', '1-Jan-2020', 'FLAGS', '+FLAGS.SILENT',
       '\\Seen', '\\', 'NIL', '""', '"a\\"b"', '{3+}\r\nabc', '{0}\r\n', '~{1}\r\nx', 'RETURN', 'SPECIAL-USE', '%', '&-', '&Jjo-', 'INBOX',
       '" 7-Jul-1996 02:44:25 -0700"', 'ALL', 'FAST', 'UNSEEN', 'LARGER', '$', '=', 'AGJvYg==', ' ', '  ',
+      // Part 2 grammar: LIST-EXTENDED/LIST-STATUS, CREATE-SPECIAL-USE, ESEARCH, QUOTA, APPEND UTF8.
+      'SUBSCRIBED', 'RECURSIVEMATCH', 'REMOTE', 'CHILDREN', 'STATUS', 'SIZE', 'APPENDLIMIT', 'USE', '\\Archive', 'MIN', 'MAX', 'COUNT', 'STORAGE', 'UTF8', 'UTF8=ACCEPT',
     ];
     for (let seed = 1; seed <= SEEDS; seed++) {
       const r = mulberry32(seed + 100000);
