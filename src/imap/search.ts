@@ -138,7 +138,20 @@ async function evaluate(key: SearchKey, msg: SearchMessage, c: Content, ctx: Sea
 function headerMatches(root: MimePart, field: string, value: string): boolean {
   const key = field.toLowerCase();
   const needle = foldText(value);
-  return root.headers.some((h) => h.key === key && (needle === '' || foldText(decodeHeaderValue(h.value)).includes(needle)));
+  return root.headers.some((h) => h.key === key && (needle === '' || folded(h).includes(needle)));
+}
+
+/**
+ * A header's decoded, folded value, kept per field: the store's message cache hands out the
+ * same parsed structure for as long as it is cached, so repeated searches of a big mailbox
+ * (webmail searching on every keystroke) skip RFC 2047 decoding and NFKC folding.
+ */
+const foldedValues = new WeakMap<MimePart['headers'][number], string>();
+
+function folded(h: MimePart['headers'][number]): string {
+  let v = foldedValues.get(h);
+  if (v === undefined) foldedValues.set(h, (v = foldText(decodeHeaderValue(h.value))));
+  return v;
 }
 
 function allHeaders(root: MimePart): MimePart['headers'] {

@@ -154,6 +154,9 @@ async function computeVsize(file: string): Promise<number> {
 
 type FlagOp = 'set' | 'add' | 'remove';
 
+/** Flag renames in flight at once (the daemon's thread pool has 16 threads). */
+const RENAME_BATCH = 32;
+
 /** New info letters for one message; keyword letters without a name in the table are kept. */
 function applyFlags(info: string | null, table: KeywordTable, op: FlagOp, flags: SystemFlag[], letters: string[]): string {
   const cur = infoToFlags(info);
@@ -197,24 +200,33 @@ export async function setFlags(
       }
     }
     for (let attempt = 0; attempt < 3 && wanted.size > 0; attempt++) {
-      for (const f of files) {
-        if (!wanted.has(f.uid)) continue;
-        const info = applyFlags(f.parsed.info, table, op, flags, letters);
-        const target: MessageFile = { ...f, sub: 'cur', parsed: parseFileName(buildFileName(f.parsed.baseName, info)) };
-        const from = filePath(ref, f);
-        const to = filePath(ref, target);
-        if (from !== to) {
-          try {
-            ctx.own.note(from, to);
-            await rename(from, to);
-          } catch (err) {
-            if (isErrno(err, 'ENOENT')) continue; // renamed by someone else: retry after a re-sync
-            throw err;
-          }
+      const todo = files.filter((f) => wanted.has(f.uid));
+      // Renames go to the thread pool RENAME_BATCH at a time: one by one, STORE +FLAGS 1:* on
+      // 10,000 messages waits for 10,000 round trips through it.
+      for (let i = 0; i < todo.length; i += RENAME_BATCH) {
+        const batch = await Promise.all(
+          todo.slice(i, i + RENAME_BATCH).map(async (f): Promise<MessageFile | null> => {
+            const info = applyFlags(f.parsed.info, table, op, flags, letters);
+            const target: MessageFile = { ...f, sub: 'cur', parsed: parseFileName(buildFileName(f.parsed.baseName, info)) };
+            const from = filePath(ref, f);
+            const to = filePath(ref, target);
+            if (from === to) return target;
+            try {
+              ctx.own.note(from, to);
+              await rename(from, to);
+              return target;
+            } catch (err) {
+              if (isErrno(err, 'ENOENT')) return null; // renamed by someone else: retry after a re-sync
+              throw err;
+            }
+          }),
+        );
+        for (const target of batch) {
+          if (!target) continue;
+          wanted.delete(target.uid);
+          infoOf.set(target.uid, target.parsed.info ?? '');
+          changed.push(await toMessageInfo(ctx, ref, target, table));
         }
-        wanted.delete(f.uid);
-        infoOf.set(f.uid, target.parsed.info ?? '');
-        changed.push(await toMessageInfo(ctx, ref, target, table));
       }
       if (wanted.size > 0) files = (await ctx.states.sync(ref)).files.filter((f) => wanted.has(f.uid));
     }
