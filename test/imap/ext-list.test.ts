@@ -1,11 +1,14 @@
 // LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819), SPECIAL-USE selection and
 // CREATE-SPECIAL-USE (RFC 6154), STATUS=SIZE (RFC 8438) and APPENDLIMIT (RFC 7889): exact
-// replies on the wire, then imapflow, which uses LIST-EXTENDED and LIST-STATUS when offered.
+// replies on the wire, then imapflow, which uses LIST-EXTENDED and LIST-STATUS when offered,
+// and the same commands against Dovecot 2.3 for equal answers.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../helpers/app.js';
+import { dovecotAvailable, startDovecot, type Dovecot } from '../helpers/dovecot.js';
+import { ImapWire, type ImapResponse } from '../helpers/imap-wire.js';
 import { append, Imap, message, PASS, startImapServer, USER } from './client.js';
 
 let srv: TestServer;
@@ -137,5 +140,73 @@ describe('imapflow', () => {
     expect(boxes.find((b) => b.path === 'Sent')).toMatchObject({ specialUse: '\\Sent', subscribed: true });
     expect(boxes.find((b) => b.path === 'Projects.Beta.Old')).toMatchObject({ subscribed: true });
     await client.logout();
+  });
+});
+
+const haveDovecot = await dovecotAvailable();
+
+describe.skipIf(!haveDovecot)('the same answers as Dovecot 2.3', () => {
+  let dovecot: Dovecot;
+  let ours: TestServer;
+  beforeAll(async () => {
+    dovecot = await startDovecot({ separator: '.' });
+    ours = await startImapServer();
+  });
+  afterAll(async () => {
+    await ours?.stop();
+    await dovecot?.stop();
+  });
+
+  /** Reply lines in a comparable form: names unquoted, the CHILDINFO tag unquoted, sorted (Dovecot lists in directory order). */
+  function normal(r: ImapResponse, tag: string): string[] {
+    return r.untagged
+      .filter((l) => !/^\* (FLAGS|OK) /.test(l))
+      .map((l) => l.replace(/ "([^"]*)"( \(|$)/, ' $1$2').replace('("CHILDINFO" ', '(CHILDINFO ').replace(/\(TAG "[^"]+"\)/, `(TAG "${tag}")`))
+      .sort();
+  }
+
+  it('extended LIST, LIST-STATUS and ESEARCH replies match', async () => {
+    const d = await ImapWire.connect(dovecot.imapPort);
+    const o = await ImapWire.connect(ours.port('imap'));
+    const both = async (cmd: string): Promise<[string[], string[]]> => {
+      const [rd, ro] = [await d.command(cmd), await o.command(cmd)];
+      expect(ro.tagged.split(' ')[1], `${cmd}: ${ro.tagged}`).toBe(rd.tagged.split(' ')[1]);
+      return [normal(rd, 'T'), normal(ro, 'T')];
+    };
+    expect((await d.command(`LOGIN ${dovecot.user} ${dovecot.password}`)).tagged).toMatch(/ OK /);
+    expect((await o.command(`LOGIN ${USER} ${PASS}`)).tagged).toMatch(/ OK /);
+    for (const n of ['Projects.Alpha', 'Projects.Beta.Old', 'Lists', 'Gone']) await both(`CREATE ${n}`);
+    for (const n of ['Projects.Beta.Old', 'Gone']) await both(`SUBSCRIBE ${n}`);
+    await both('DELETE Gone');
+    for (const m of [message('one'), message('two', 'Longer.\r\n'), message('three')]) {
+      await both(`APPEND Lists (\\Seen) {${Buffer.byteLength(m)}+}\r\n${m}`);
+    }
+    await both('APPEND Lists {5+}\r\nx\r\n\r\n');
+    const cmds = [
+      'LIST (SUBSCRIBED) "" ("P*" "G*" "Lists")',
+      'LIST (SUBSCRIBED) "" ("P*" "G*" "Lists") RETURN (CHILDREN)',
+      'LIST (SUBSCRIBED RECURSIVEMATCH) "" "P%"',
+      'LIST (SUBSCRIBED RECURSIVEMATCH) "" "Projects*"',
+      'LIST (SUBSCRIBED RECURSIVEMATCH) "" "Projects.%" RETURN (CHILDREN)',
+      'LIST "" ("Lists" "Proj*" "Lis%") RETURN (CHILDREN SUBSCRIBED)',
+      'LIST () "" "Lists"',
+      'LIST () "" ""',
+      // Items in Dovecot's fixed order: we answer in the order asked, Dovecot in its own.
+      'LIST "" "L%" RETURN (STATUS (MESSAGES UIDNEXT UNSEEN SIZE))',
+      'LIST "" "Proj%" RETURN (CHILDREN STATUS (MESSAGES))',
+      'STATUS Lists (MESSAGES SIZE)',
+      'SELECT Lists',
+      'SEARCH RETURN (MIN MAX COUNT ALL) SEEN',
+      'UID SEARCH RETURN () ALL',
+      'SEARCH RETURN (COUNT) UNSEEN',
+      'SEARCH RETURN (MIN MAX ALL) KEYWORD nothing',
+    ];
+    for (const cmd of cmds) {
+      const [dv, ov] = await both(cmd);
+      if (cmd.startsWith('SELECT')) continue; // UIDVALIDITY and the greeting texts differ by design
+      expect(ov, cmd).toEqual(dv);
+    }
+    d.close();
+    o.close();
   });
 });
