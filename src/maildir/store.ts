@@ -35,7 +35,7 @@ import * as msg from './messages.js';
 import { OwnWrites } from './own-writes.js';
 import { mailboxDir, parseMailboxName, userDir } from './paths.js';
 import { readQuota, addQuota } from './quota.js';
-import { messageStructure } from './structure.js';
+import { DeliveryWarmer, messageStructure } from './structure.js';
 import { nextUid } from './uidlist.js';
 import { UniqueNames } from './unique.js';
 import { UserWatcher } from './watch.js';
@@ -94,6 +94,7 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
   };
   const watchers = new Set<UserWatcher>();
   const cache = new MessageCache({ logger, ...(opts.messageCacheBytes !== undefined ? { maxBytes: opts.messageCacheBytes } : {}) });
+  const warmer = new DeliveryWarmer(cache);
   const folderLocks = new KeyedMutex();
 
   const emit = (change: StoreChange): void => {
@@ -262,6 +263,8 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
         await ensureUser(user);
       }
       const result = await msg.deliver(ctx, r, source, o);
+      // Deliveries without flags land in new/ under their base name: parse them when idle.
+      if (!o?.flags?.length && !o?.keywords?.length) warmer.add(r, result.baseName);
       await addQuota(r.home, result.size, 1).catch((err: unknown) => logger.warn({ err }, 'maildirsize update failed'));
       logger.debug({ mailbox: r.name, uid: result.uid, size: result.size }, 'delivered');
       const modseq = await stampAppend(r, [result.uid]);

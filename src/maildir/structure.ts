@@ -64,3 +64,55 @@ async function openMessageFile(ctx: Ctx, ref: MailboxRef, uid: number): Promise<
   }
   throw new StoreError('no-message', `no message with UID ${uid}`);
 }
+
+/**
+ * Parses freshly delivered messages in the background, one at a time, so the first FETCH
+ * of a message list after a burst of mail finds them cached. Nothing waits for it: the
+ * delivery was acknowledged before, and the queue is bounded (past it a message is simply
+ * parsed when first fetched). A message that left new/ meanwhile is skipped the same way.
+ */
+export class DeliveryWarmer {
+  private readonly queue: Array<{ ref: MailboxRef; baseName: string }> = [];
+  private running = false;
+
+  constructor(
+    private readonly cache: MessageCache,
+    private readonly max = 10_000,
+  ) {}
+
+  add(ref: MailboxRef, baseName: string): void {
+    if (this.queue.length >= this.max) return;
+    this.queue.push({ ref, baseName });
+    if (!this.running) {
+      this.running = true;
+      setImmediate(() => void this.drain());
+    }
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for (let job = this.queue.shift(); job; job = this.queue.shift()) {
+        let fh: FileHandle;
+        try {
+          fh = await open(filePath(job.ref, { sub: 'new', parsed: { fileName: job.baseName } as MessageFile['parsed'] }), 'r');
+        } catch {
+          continue; // moved to cur/ or expunged: parsed on first use instead
+        }
+        try {
+          const st = await fh.stat();
+          const key: CacheKey = { baseName: job.baseName, size: st.size, mtime: st.mtimeMs };
+          if (this.cache.peek(job.ref.dir, key)) continue;
+          this.cache.put(job.ref.dir, key, await scanStream(fh.createReadStream({ autoClose: false, start: 0 })));
+        } catch {
+          // unreadable now: parsed on first use
+        } finally {
+          await fh.close().catch(() => undefined);
+        }
+        // Let deliveries and sessions go first between messages.
+        await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}

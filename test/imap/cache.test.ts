@@ -94,9 +94,10 @@ async function replies(w: ImapWire): Promise<string[]> {
 const inbox = (): string => join(srv.mailRoot, 'example.test', 'cache');
 const cacheFile = (): string => join(inbox(), 'mailserver.cache');
 
+/** Base names with a record in the cache file (delivery and a first FETCH may both write one). */
 async function records(): Promise<string[]> {
   const text = await readFile(cacheFile(), 'latin1').catch(() => '');
-  return text.split('\n').slice(1).filter((l) => l.length > 0);
+  return [...new Set(text.split('\n').slice(1).filter((l) => l.length > 0).map((l) => l.split('\t')[0]!))];
 }
 
 /** Appends are asynchronous (batched after the command): wait until all are on disk. */
