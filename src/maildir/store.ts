@@ -36,6 +36,7 @@ import { OwnWrites } from './own-writes.js';
 import { mailboxDir, parseMailboxName, userDir } from './paths.js';
 import { readQuota, addQuota } from './quota.js';
 import { DeliveryWarmer, messageStructure } from './structure.js';
+import { eachLimited } from './limit.js';
 import { nextUid } from './uidlist.js';
 import { UniqueNames } from './unique.js';
 import { UserWatcher } from './watch.js';
@@ -281,8 +282,11 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
         return { ...synced, mods: synced.files.map((f) => ms.of(f.uid)), highestModseq: ms.highest };
       });
       const table = await states.readKeywords(r.dir);
-      const messages: MessageInfo[] = [];
-      for (let i = 0; i < files.length; i++) messages.push(await msg.toMessageInfo(ctx, r, files[i]!, table, mods[i]));
+      const messages: MessageInfo[] = new Array<MessageInfo>(files.length);
+      // The first listing after a start stats every file (INTERNALDATE, size): 64 at a time.
+      await eachLimited(files.length, 64, async (i) => {
+        messages[i] = await msg.toMessageInfo(ctx, r, files[i]!, table, mods[i]);
+      });
       cache.reconcile(r.dir, files.length, () => files.map((f) => f.parsed.baseName));
       return { uidValidity: list.uidValidity, uidNext: nextUid(list), highestModseq, messages };
     },
