@@ -45,6 +45,11 @@ describe('UTF8=ACCEPT in the receiver (pure)', () => {
 
 describe('UTF8=ACCEPT', () => {
   it('UTF-8 names after ENABLE (pipelined right behind it), modified UTF-7 for a session without it', async () => {
+    // Refused before login; the command pipelined behind it still runs (the pause ends).
+    const pre = await Imap.connect(srv.port('imap'));
+    pre.c.write('p1 ENABLE UTF8=ACCEPT\r\np2 NOOP\r\n');
+    expect(await pre.until('p2')).toEqual(['p1 BAD ENABLE not allowed before login', 'p2 OK NOOP completed']);
+    pre.close();
     const a = await Imap.login(srv);
     expect((await a.cmd('CAPABILITY'))[0]!.split(' ')).toContain('UTF8=ACCEPT');
     // CREATE pipelined behind ENABLE: its name must already be read as UTF-8.
