@@ -8,6 +8,7 @@ import type { TestServer } from '../helpers/app.js';
 import { dovecotAvailable, ImapClient, startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { ImapWire } from '../helpers/imap-wire.js';
 import { startTestServer } from '../helpers/app.js';
+import { ImapFlow } from 'imapflow';
 import { Receiver } from '../../src/imap/proto/receiver.js';
 import { Imap, PASS, startImapServer, USER } from './client.js';
 
@@ -93,6 +94,24 @@ describe('UTF8=ACCEPT', () => {
     expect((await w.command('SEARCH SUBJECT "見積もり"')).untagged).toEqual(['* SEARCH 1']);
     expect((await w.command('SEARCH CHARSET UTF-8 SUBJECT x')).tagged).toMatch(/^T\d+ BAD CHARSET is not allowed after ENABLE UTF8=ACCEPT$/);
     w.close();
+  });
+});
+
+describe('imapflow', () => {
+  it('enables UTF8=ACCEPT by itself and creates, lists and appends to a Japanese folder in UTF-8', async () => {
+    const client = new ImapFlow({ host: '127.0.0.1', port: srv.port('imap'), secure: false, tls: { rejectUnauthorized: false }, auth: { user: USER, pass: PASS }, logger: false });
+    await client.connect();
+    expect(client.enabled.has('UTF8=ACCEPT')).toBe(true);
+    const created = await client.mailboxCreate(['受信箱', '報告']);
+    expect(created.path).toBe('受信箱.報告');
+    expect((await client.list()).map((b) => b.path)).toContain('受信箱.報告');
+    expect(await client.append('受信箱.報告', 'Subject: 報告\r\n\r\nbody\r\n')).toMatchObject({ destination: '受信箱.報告', uid: 1 });
+    expect(await client.status('受信箱.報告', { messages: true })).toMatchObject({ messages: 1 });
+    await client.logout();
+    // A session without UTF8=ACCEPT sees the same folder in modified UTF-7.
+    const b = await Imap.login(srv);
+    expect(await b.run('STATUS "&U9dP4Xux-.&WDFUSg-" (MESSAGES)')).toEqual(['* STATUS "&U9dP4Xux-.&WDFUSg-" (MESSAGES 1)', 'T OK STATUS completed']);
+    b.close();
   });
 });
 
