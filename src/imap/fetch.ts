@@ -6,6 +6,7 @@ import { sectionStream } from '../mime/load.js';
 import { messageEnd, resolveSection } from '../mime/section.js';
 import type { MimePart, SectionSource, SectionSpec, SValue } from '../mime/types.js';
 import { binaryItem, binarySizeItem } from './binary.js';
+import { serialize } from './proto/serializer.js';
 import type { FetchAttr } from './proto/types.js';
 import type { ImapValue } from './proto/values.js';
 
@@ -86,7 +87,20 @@ const derivedValues = new WeakMap<MimePart, Partial<Record<'ENVELOPE' | 'BODY' |
 function derived(root: MimePart, kind: 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE'): ImapValue {
   let m = derivedValues.get(root);
   if (!m) derivedValues.set(root, (m = {}));
-  return (m[kind] ??= toImap(kind === 'ENVELOPE' ? envelope(root) : bodyStructure(root, kind === 'BODYSTRUCTURE')));
+  return (m[kind] ??= preformatted(toImap(kind === 'ENVELOPE' ? envelope(root) : bodyStructure(root, kind === 'BODYSTRUCTURE'))));
+}
+
+/**
+ * The value already serialized, when its wire form is printable ASCII (no literal, no 8-bit
+ * byte: then quoting does not depend on UTF8=ACCEPT either). Serializing an envelope costs
+ * more than building it; this is what most messages' envelopes and structures look like.
+ */
+function preformatted(v: ImapValue): ImapValue {
+  const chunks = serialize([v]);
+  const b = chunks.length === 1 ? chunks[0] : undefined;
+  if (!Buffer.isBuffer(b)) return v;
+  for (const c of b) if (c < 0x20 || c > 0x7e) return v;
+  return { t: 'raw', v: b.toString('latin1') };
 }
 
 /** RFC 3501 6.4.5: reading a body without .PEEK sets \Seen. */
