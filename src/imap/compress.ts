@@ -80,7 +80,7 @@ export class DeflateStream extends Duplex {
     // holds is flushed out and our readable side ends.
     raw.pipe(this.inflater, { end: false });
     raw.on('end', () => {
-      if (this.inflateFailed) return;
+      if (this.inflateFailed || this.inflater.destroyed) return;
       this.inflater.flush(zlib.constants.Z_SYNC_FLUSH, () => this.push(null));
     });
   }
@@ -177,6 +177,8 @@ export class DeflateStream extends Duplex {
   private failInflate(err: Error): void {
     if (this.inflateFailed) return;
     this.inflateFailed = true;
+    // A connection already torn down has nothing to report (zlib may still answer late).
+    if (this.destroyed) return;
     this.raw.unpipe(this.inflater);
     this.raw.pause();
     this.inflater.on('error', () => {});
