@@ -238,7 +238,17 @@ describe.skipIf(!ready)('Roundcube 1.6 in Chromium', () => {
     });
     await expect.poll(async () => (await srv.app.store.listMailboxes({ domain: 'example.test', localPart: 'carol' })).map((m) => m.name), POLL).toContain('Projects');
     await shot('06-folder-created');
-    // No probe folder is left behind.
+    // Roundcube's folder form first probes whether a folder may hold both mail and folders
+    // (rcube_imap::detect_dual_use_folders): it creates foldertestNNN and
+    // foldertestNNN.foldertest, then deletes both. Both must work, and nothing stays.
+    const log = await rc.imapLog();
+    const probe = /C: \S+ CREATE "?(foldertest\d+)"?\r?$/m.exec(log)?.[1];
+    expect(probe).toBeTruthy();
+    for (const name of [`${probe}.foldertest`, probe!]) {
+      const create = new RegExp(`C: (\\S+) CREATE "?${name.replace('.', '\\.')}"?\\r?\n[^\\n]*S: \\1 OK`, 'm');
+      const del = new RegExp(`C: (\\S+) DELETE "?${name.replace('.', '\\.')}"?\\r?\n[^\\n]*S: \\1 OK`, 'm');
+      expect([name, create.test(log), del.test(log)]).toEqual([name, true, true]);
+    }
     const names = (await srv.app.store.listMailboxes({ domain: 'example.test', localPart: 'carol' })).map((m) => m.name);
     expect(names.filter((n) => /foldertest/i.test(n))).toEqual([]);
 
