@@ -8,6 +8,7 @@ import { uidSetText, updateLines } from '../response.js';
 import { condstoreOn, enableCondstore, fetchFlagsLine } from './condstore.js';
 import type { ImapSession } from '../session.js';
 import { splitFlags } from './flags.js';
+import { ResponseBatch } from '../response-batch.js';
 
 type Of<N extends Command['name']> = Extract<Command, { name: N }>;
 
@@ -37,6 +38,8 @@ export async function store(s: ImapSession, cmd: Of<'STORE'>): Promise<string> {
     }
     const kw = sel.view.keywordUpdate();
     if (kw) for (const line of updateLines(kw, true)) s.send(line);
+    const out = new ResponseBatch(s); // STORE 1:* answers 10,000 lines: ~64 KiB per write
+    const line = (text: string) => out.add([Buffer.from(text + '\r\n', 'utf8')]);
     for (const m of changed) {
       const seq = sel.view.seqOf(m.uid);
       if (seq === 0) continue;
@@ -45,12 +48,13 @@ export async function store(s: ImapSession, cmd: Of<'STORE'>): Promise<string> {
       // .SILENT: no FETCH for our own change (RFC 3501 6.4.6); the UID form carries UID (6.4.8).
       // With CONDSTORE on, the new modseq is still sent (RFC 7162 3.1.3 "even if .SILENT").
       if (cmd.silent) {
-        if (withModseq) s.send(`* ${seq} FETCH (${cmd.uid ? `UID ${m.uid} ` : ''}MODSEQ (${m.modseq}))`);
+        if (withModseq) await line(`* ${seq} FETCH (${cmd.uid ? `UID ${m.uid} ` : ''}MODSEQ (${m.modseq}))`);
         continue;
       }
       const shown = msg.recent ? [...sortFlags(msg.flags), '\\Recent'] : msg.flags;
-      s.send(fetchFlagsLine(seq, cmd.uid ? m.uid : null, shown, withModseq ? m.modseq : null));
+      await line(fetchFlagsLine(seq, cmd.uid ? m.uid : null, shown, withModseq ? m.modseq : null));
     }
+    await out.end();
   }
   if (modified.length > 0) {
     // The tagged reply names them: sequence numbers for STORE, UIDs for UID STORE (RFC 7162 3.1.3).
