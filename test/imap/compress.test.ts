@@ -10,6 +10,8 @@ import type { TestServer } from '../helpers/app.js';
 import { DeflateWire } from '../helpers/deflate-wire.js';
 import { LineClient } from '../helpers/line-client.js';
 import { DEFLATER_LINGER_MS, DeflateStream } from '../../src/imap/compress.js';
+import { parseRequest } from '../../src/imap/proto/parser.js';
+import { Receiver } from '../../src/imap/proto/receiver.js';
 import { message, PASS, startImapServer, USER } from './client.js';
 
 let srv: TestServer;
@@ -244,5 +246,33 @@ describe('DeflateStream on its own (a socket pair on loopback)', () => {
     await new Promise<void>((r) => p.z.once('drain', () => r()));
     await expect.poll(() => out).toBe(written * chunk.length);
     p.close();
+  });
+});
+
+describe('COMPRESS grammar and the receiver (pure)', () => {
+  const parse = (line: string) => parseRequest({ lines: [Buffer.from(line)], literals: [] });
+
+  it('parses `COMPRESS algorithm` (RFC 4978 5), upper-casing the name; anything else is BAD', () => {
+    expect(parse('a1 COMPRESS deflate')).toEqual({ tag: 'a1', ok: true, command: { name: 'COMPRESS', algorithm: 'DEFLATE' } });
+    expect(parse('a1 compress DEFLATE')).toEqual({ tag: 'a1', ok: true, command: { name: 'COMPRESS', algorithm: 'DEFLATE' } });
+    for (const bad of ['a1 COMPRESS', 'a1 COMPRESS DEFLATE extra', 'a1 COMPRESS "DEFLATE"', 'a1 COMPRESS  DEFLATE']) expect(parse(bad).ok).toBe(false);
+  });
+
+  it('stops after COMPRESS and hands the bytes behind it over untouched, at any chunk size', () => {
+    const deflated = zlib.deflateRawSync(Buffer.from('b SELECT INBOX\r\n'), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    const input = Buffer.concat([Buffer.from('a NOOP\r\nc COMPRESS DEFLATE\r\n'), deflated]);
+    for (const size of [1, 2, 3, 7, 16, input.length]) {
+      const r = new Receiver({ maxLineBytes: 1024, maxLiteralBytes: 1024 });
+      const names: string[] = [];
+      let i = 0;
+      // Feed until the receiver has seen COMPRESS; the session stops feeding it then.
+      while (i < input.length && !names.includes('COMPRESS')) {
+        for (const ev of r.push(input.subarray(i, i + size))) if (ev.type === 'request' && ev.request.ok) names.push(ev.request.command.name);
+        i += size;
+      }
+      expect([size, names]).toEqual([size, ['NOOP', 'COMPRESS']]);
+      const rest = Buffer.concat([r.takePending(), input.subarray(Math.min(i, input.length))]);
+      expect([size, zlib.inflateRawSync(rest, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString()]).toEqual([size, 'b SELECT INBOX\r\n']);
+    }
   });
 });
