@@ -19,6 +19,7 @@ import path from 'node:path';
 import { atomicWrite, exists, isErrno, readIfExists } from '../maildir/fsutil.js';
 import { addKeywords, keywordForLetter, letterForKeyword, parseKeywords, serializeKeywords } from '../maildir/keywords.js';
 import { withDotlock } from '../maildir/lock.js';
+import { SPECIAL_USE_FILE } from '../maildir/special-use.js';
 import { parseSubscriptions, serializeSubscriptions } from '../maildir/subscriptions.js';
 import { nextUid, parseUidlist, serializeUidlist, type Uidlist } from '../maildir/uidlist.js';
 
@@ -215,8 +216,10 @@ export async function restoreMail(stagedRoot: string, mailRoot: string, dryRun: 
       const text = serializeSubscriptions(names);
       if (text !== liveSubs) await atomicWrite(path.join(liveUser, 'subscriptions'), text);
     }
+    // Folders' special uses (CREATE-SPECIAL-USE): the live file wins when both exist.
     for (const f of await readdir(stagedUser)) {
-      if (f.startsWith('dovecot-uidvalidity') && !(await exists(path.join(liveUser, f)))) await copyFile(path.join(stagedUser, f), path.join(liveUser, f));
+      const copy = f.startsWith('dovecot-uidvalidity') || f === SPECIAL_USE_FILE;
+      if (copy && !(await exists(path.join(liveUser, f)))) await copyFile(path.join(stagedUser, f), path.join(liveUser, f));
     }
     // maildirsize is recomputed from the Maildir when missing (Maildir++ quota spec).
     await unlink(path.join(liveUser, 'maildirsize')).catch(() => undefined);

@@ -9,6 +9,8 @@
 // linked, so every linked message that had a UID still has its record.
 import { copyFile, link, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { CACHE_FILE } from '../maildir/message-cache.js';
+import { MODSEQ_FILE } from '../maildir/modseq.js';
 import { isErrno } from '../maildir/fsutil.js';
 
 export interface SnapshotCounts {
@@ -18,7 +20,15 @@ export interface SnapshotCounts {
 }
 
 // Dovecot's own index files are caches it rebuilds; locks belong to live processes.
-const SKIP = (name: string) => name.endsWith('.lock') || name.startsWith('dovecot.index') || name.startsWith('dovecot.list.index');
+// Indexes that are rebuilt from the Maildir: Dovecot's, our parsed-message cache, and our
+// modseq journal (a restored folder gets fresh modseqs above any a client has seen;
+// restoring an old journal could move HIGHESTMODSEQ backwards, which RFC 7162 forbids).
+const SKIP = (name: string) =>
+  name.endsWith('.lock') ||
+  name.startsWith('dovecot.index') ||
+  name.startsWith('dovecot.list.index') ||
+  name === CACHE_FILE ||
+  name === MODSEQ_FILE;
 
 async function linkOrCopy(from: string, to: string): Promise<void> {
   try {
