@@ -41,6 +41,12 @@ export interface QueueEnvelope {
   dsn?: { ret?: 'FULL' | 'HDRS'; envid?: string };
   /** Header lines put before the stored bytes when the message is sent (Received, DKIM-Signature). */
   prefix: string;
+  /**
+   * DKIM-sign for this domain before sending: the signature is not yet in `prefix`. Intake
+   * signs alongside the fsync and clears this in memory; a message read back from disk
+   * (after a restart) is signed by the worker from its stored bytes.
+   */
+  dkim?: string;
   /** Length of the stored message bytes (without prefix and trailer). */
   size: number;
   createdAt: number;
@@ -106,7 +112,7 @@ export class QueueStore {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
   }
 
-  /** Ids whose <id>.msg this process is still writing (no trailer yet): list() skips them. */
+  /** Ids whose <id>.msg this process is still writing (no trailer yet), or has committed but not yet handed to the worker: list() skips them. */
   readonly writing = new Set<string>();
 
   /**

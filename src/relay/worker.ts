@@ -31,6 +31,8 @@ export interface QueueWorkerOptions {
   /** Called with the number of queued messages whenever it changes (metrics hook). */
   onSize?: (messages: number) => void;
   now?: () => number;
+  /** DKIM signature header lines for a message whose envelope asks for one (`dkim`), made from its stored bytes. */
+  sign?: (env: QueueEnvelope, body: Readable, log: Logger) => Promise<string>;
 }
 
 export interface QueueWorker {
@@ -178,6 +180,14 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
     const due = pending(it).filter((r) => r.next <= t);
     if (due.length === 0) return;
     const qlog = log.child({ qid: env.id });
+    if (env.dkim !== undefined) {
+      // Accepted but not signed in this process (read back after a restart): sign it now,
+      // from the stored bytes, before anything is sent. Kept in memory only; a later restart
+      // signs again (a fresh t=, same body hash).
+      const headers = opts.sign ? await opts.sign(env, opts.store.openBody(env), qlog) : '';
+      env.prefix = headers + env.prefix;
+      delete env.dkim;
+    }
     const local: string[] = [];
     const remote: string[] = [];
     for (const r of due) (await isLocal(r.address) ? local : remote).push(r.address);

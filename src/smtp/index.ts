@@ -9,8 +9,10 @@ import type { DeliveryPipeline } from '../delivery/pipeline.js';
 import type { Service } from '../net/listener.js';
 import type { TlsManager } from '../tls/manager.js';
 import type { AuthThrottle } from '../auth/throttle.js';
-import { createDkimSigning } from '../relay/dkim-sign.js';
-import { QueueStore } from '../relay/queue-store.js';
+import { pipeline as pipe } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { createDkimSigning, type DkimSigning } from '../relay/dkim-sign.js';
+import { QueueStore, type QueueEnvelope } from '../relay/queue-store.js';
 import { createSmartHost } from '../relay/smarthost.js';
 import { createQueueWorker, type QueueWorker } from '../relay/worker.js';
 import { createForwarder } from '../relay/forward.js';
@@ -44,6 +46,7 @@ export async function createOutboundServices(deps: OutboundDeps): Promise<Servic
   const { config, logger } = deps;
   const store = new QueueStore(queueDir(config));
   const smartHost = await createSmartHost(config.relay, config.hostname);
+  const dkim = config.dkim.enabled ? createDkimSigning({ keyDir: dkimKeyDir(config), selectors: config.dkim.selectors }) : null;
   const worker = createQueueWorker({
     store,
     directory: deps.directory,
@@ -60,6 +63,7 @@ export async function createOutboundServices(deps: OutboundDeps): Promise<Servic
     scanMs: config.relay.scanSeconds * 1000,
     logger,
     ...(deps.onQueueSize ? { onSize: deps.onQueueSize } : {}),
+    ...(dkim ? { sign: (env, body, log) => signStored(dkim, env, body, log) } : {}),
   });
   const queueService: QueueService = {
     name: 'queue',
@@ -79,7 +83,6 @@ export async function createOutboundServices(deps: OutboundDeps): Promise<Servic
   const sub = config.submission;
   const policy = createSenderPolicy(deps.directory, sub, config.delivery.recipientDelimiter);
   const limiter = new HourlyLimiter();
-  const dkim = config.dkim.enabled ? createDkimSigning({ keyDir: dkimKeyDir(config), selectors: config.dkim.selectors }) : null;
   for (const [name, listener, implicitTls] of [
     ['submission', sub.starttls, false],
     ['submissions', sub.tls, true],
@@ -109,4 +112,15 @@ export async function createOutboundServices(deps: OutboundDeps): Promise<Servic
     );
   }
   return services;
+}
+
+/** Signs a queued message from its stored bytes (what intake fed the signer as it arrived). */
+async function signStored(dkim: DkimSigning, env: QueueEnvelope, body: Readable, log: Logger): Promise<string> {
+  const signer = env.dkim ? await dkim.signerFor(env.dkim, log) : null;
+  if (!signer) {
+    body.destroy();
+    return '';
+  }
+  await pipe(body, signer.sink);
+  return signer.headers();
 }

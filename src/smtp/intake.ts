@@ -4,8 +4,8 @@
 //             → header section held until its blank line: From: read, Date/Message-ID
 //               added when missing (RFC 6409 8.2, 8.3)
 //             → written to the queue's <id>.msg file and hashed by the DKIM signer together
-//   end       → size / NUL / From: policy decided → DKIM-Signature + Received prefix →
-//               commit (trailer, fsync) → the caller answers 250
+//   end       → size / NUL / From: policy decided → commit (trailer, fsync) → the caller
+//               answers 250; the DKIM signature is finished alongside and put in the prefix
 //
 // Nothing is buffered whole except the header section, which is capped.
 import { randomBytes } from 'node:crypto';
@@ -46,7 +46,8 @@ export interface IntakeRequest {
   log: Logger;
 }
 
-export type IntakeResult = { ok: true; env: QueueEnvelope } | { ok: false; reply: DeliveryReply };
+/** `signed`: settles once the DKIM signature (if any) is in env.prefix; hand env to the queue then. */
+export type IntakeResult = { ok: true; env: QueueEnvelope; signed: Promise<void> } | { ok: false; reply: DeliveryReply };
 
 /** Storage errors that mean "no room": the client is told 452 and keeps the message. */
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'spool-full']);
@@ -61,6 +62,7 @@ export async function receiveMessage(req: IntakeRequest): Promise<IntakeResult> 
   let fromAddrs: string[] = [];
   let fromCount = 0;
   let signer: DkimSignature | null = null;
+  let fromDomain = '';
   let received = 0;
   let storageError: unknown = null;
 
@@ -92,6 +94,7 @@ export async function receiveMessage(req: IntakeRequest): Promise<IntakeResult> 
     if (!fields.some((f) => f.name === 'message-id')) extra.push(`Message-ID: <${randomBytes(12).toString('hex')}@${req.hostname}>`);
     const domain = fromAddrs.length === 1 ? fromAddrs[0]!.slice(fromAddrs[0]!.lastIndexOf('@') + 1) : '';
     if (domain) signer = await req.signerFor(domain);
+    fromDomain = domain;
     const blank = section.length >= 2 ? section.subarray(section.length - 2) : Buffer.alloc(0);
     const fieldsPart = section.subarray(0, section.length - blank.length);
     const added = extra.length ? Buffer.from(extra.map((l) => `${l}\r\n`).join(''), 'utf8') : Buffer.alloc(0);
@@ -160,23 +163,26 @@ export async function receiveMessage(req: IntakeRequest): Promise<IntakeResult> 
   if (policy) return refuse(policy);
   if (norm.sawBareEol) req.log.info('bare CR or LF normalised to CRLF');
 
-  let prefix = req.received;
-  // The body is complete. The virus scan reads the uncommitted file back (never the memory)
-  // while the signature is made in the thread pool. One fsync, after the trailer (commit()):
-  // flushing the body first so that it overlapped the signature cost a second journal commit
-  // per message, slower than what it overlapped.
+  // The body is complete. The DKIM signature is not part of the durable record: it is made
+  // from the stored bytes alone, so the trailer names the domain (`dkim`) and whoever sends
+  // the message signs it if the signature made here is missing (after a crash, the queue
+  // worker signs from the file). That lets the private-key operations run in the thread pool
+  // while the file is written and fsynced, instead of before: the 250 waits for the fsync
+  // only, and the worker gets the message once both are done (`signed`).
+  // The virus scan reads the uncommitted file back (never the memory). One fsync, after the
+  // trailer (commit()).
   const size = writer.size;
   if (req.scan) await writer.flush(); // the scanner reads the file: the tail must be in it
   const scanned = req.scan?.(() => createReadStream(req.queue.msgPath(id), { start: 0, end: Math.max(0, size - 1) }), size);
-  if (signer) {
-    const s: DkimSignature = signer;
-    await new Promise<void>((resolve, reject) => {
-      s.sink.once('finish', resolve);
-      s.sink.once('error', reject);
-      s.sink.end();
-    });
-    prefix = s.headers() + prefix;
-  }
+  const s = signer as DkimSignature | null;
+  const signing = s
+    ? new Promise<string>((resolve, reject) => {
+        s.sink.once('finish', () => resolve(s.headers()));
+        s.sink.once('error', reject);
+        s.sink.end();
+      })
+    : null;
+  signing?.catch(() => {});
   const infected = await scanned;
   if (infected) return refuse(infected);
   try {
@@ -185,12 +191,26 @@ export async function receiveMessage(req: IntakeRequest): Promise<IntakeResult> 
       user: req.user,
       recipients: req.recipients,
       ...(req.dsn ? { dsn: req.dsn } : {}),
-      prefix,
+      prefix: req.received,
+      ...(s ? { dkim: fromDomain } : {}),
       createdAt: Date.now(),
       eightBit: req.eightBit,
       smtpUtf8: req.smtpUtf8,
     });
-    return { ok: true, env };
+    // Still hidden from the worker's directory scans until it is handed over (so a scan
+    // cannot pick it up meanwhile and send it a second time).
+    if (signing) req.queue.writing.add(id);
+    const signed = signing
+      ? signing.then(
+          (headers) => {
+            // Signed (or signing failed and was logged: then it goes out unsigned, as before).
+            env.prefix = headers + env.prefix;
+            delete env.dkim;
+          },
+          (err: unknown) => req.log.error({ err }, 'dkim signing failed; the queue worker signs again'),
+        ).finally(() => req.queue.writing.delete(id))
+      : Promise.resolve();
+    return { ok: true, env, signed };
   } catch (err) {
     await writer.abort();
     const code = (err as NodeJS.ErrnoException).code ?? '';

@@ -249,8 +249,10 @@ export function createSubmissionService(opts: SubmissionServiceOptions): Service
     });
     if (!result.ok) return result.reply;
     opts.limiter.record(user.address);
-    st.log.info({ qid: result.env.id, from: mailFrom, rcpts: recipients.length, size: result.env.size, dkim: result.env.prefix.startsWith('DKIM') }, 'queued');
-    opts.enqueued(result.env);
+    st.log.info({ qid: result.env.id, from: mailFrom, rcpts: recipients.length, size: result.env.size, dkim: result.env.dkim !== undefined || result.env.prefix.startsWith('DKIM') }, 'queued');
+    // The worker gets it once its DKIM signature is made (that runs on while we answer 250).
+    const queued = result.env;
+    void result.signed.then(() => opts.enqueued(queued));
     return reply(250, '2.0.0', `Ok: queued as ${result.env.id}`);
   }
 
