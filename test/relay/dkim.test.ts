@@ -97,6 +97,39 @@ describe('DKIM signing', () => {
     expect(await dkimpy(file)).toBe('True True');
   });
 
+  it('a queued message read back from disk (as after a restart) is signed by the worker from its stored bytes', async () => {
+    // Intake signs alongside the fsync and keeps the signature in memory only; the trailer
+    // names the domain. Here the entry is committed unsigned and its memory copy dropped, as
+    // a restarted daemon finds it.
+    const before = env.relay.received.length;
+    const store = env.queue.store;
+    const { newQueueId } = await import('../../src/relay/queue-store.js');
+    const id = newQueueId();
+    const w = await store.create(id);
+    await w.write(cases[2]![1]);
+    const queued = await w.commit({
+      mailFrom: 'alice@example.test',
+      user: 'alice@example.test',
+      recipients: [{ address: 'friend@remote.test' }],
+      prefix: 'Received: from test by test; Mon, 23 Nov 2026 00:00:00 +0000\r\n',
+      dkim: 'example.test',
+      createdAt: Date.now(),
+    });
+    store.dropBody(id);
+    const onDisk = await store.readEnvelope(id);
+    expect(onDisk.dkim).toBe('example.test');
+    expect(onDisk.prefix).not.toMatch(/DKIM-Signature/);
+    env.queue.worker.enqueued(queued);
+    const got = (await env.relay.waitFor(before + 1))[before]!;
+    expect(got.data.toString('latin1')).toMatch(/^DKIM-Signature: v=1; a=rsa-sha256;[\s\S]*\r\nDKIM-Signature: v=1; a=ed25519-sha256;[\s\S]*\r\nReceived: from test by test;/);
+    const res = await dkimVerify(got.data, { resolver: async (n: string) => [[dns[n] ?? '']] });
+    expect(res.results.map((r: { status: { result: string } }) => r.status.result)).toEqual(['pass', 'pass']);
+    if (!requirePeer('/usr/bin/python3', 'dkimpy verification')) return;
+    const file = join(work, 'resigned.eml');
+    await writeFile(file, got.data);
+    expect(await dkimpy(file)).toBe('True True');
+  });
+
   it('a header added on the way (a second From:) breaks the signature', async () => {
     const before = env.relay.received.length;
     await transport(env).sendMail({ envelope: { from: 'alice@example.test', to: ['friend@remote.test'] }, raw: cases[0]![1] });
