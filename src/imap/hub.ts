@@ -1,6 +1,6 @@
 // What IMAP sessions share in the process: the store's change bus fanned out per user, one
-// store.watch per logged-in user (started with the first session, stopped with the last),
-// and the \Recent bookkeeping.
+// store.watch per logged-in user (started with the first session, stopped WATCH_LINGER_MS
+// after the last), and the \Recent bookkeeping.
 //
 // \Recent (RFC 3501 2.3.2): a message is recent in exactly one session, the first that
 // selects its mailbox (SELECT, not EXAMINE: 6.3.2) or is told about it. We keep, per
@@ -14,6 +14,9 @@ import type { MailStore, MailUser, MessageInfo, StoreChange } from '../maildir/t
 
 export type ChangeListener = (change: StoreChange) => void;
 
+/** How long a user's maildir watch outlives the user's last session. */
+export const WATCH_LINGER_MS = 3 * 60_000;
+
 const userKey = (u: MailUser): string => `${u.localPart}@${u.domain}`;
 
 export class ImapHub {
@@ -22,10 +25,13 @@ export class ImapHub {
   /** Per mailbox: highest claimed UID, and the first UID seen appended while running. */
   private readonly recentState = new Map<string, { floor: number; since: number }>();
   private readonly unsubscribe: () => void;
+  /** Watches whose last session left, stopped when the timer fires unless one joins again. */
+  private readonly lingering = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly store: MailStore,
     private readonly log: Logger,
+    private readonly lingerMs = WATCH_LINGER_MS,
   ) {
     this.unsubscribe = store.onChange((c) => this.dispatch(c));
   }
@@ -55,6 +61,13 @@ export class ImapHub {
     if (!set) {
       set = new Set();
       this.byUser.set(key, set);
+    }
+    const linger = this.lingering.get(key);
+    if (linger) {
+      clearTimeout(linger);
+      this.lingering.delete(key);
+    }
+    if (!this.watches.has(key)) {
       try {
         this.watches.set(key, this.store.watch(user));
       } catch (err) {
@@ -69,8 +82,16 @@ export class ImapHub {
       set.delete(listener);
       if (set.size === 0) {
         this.byUser.delete(key);
-        this.watches.get(key)?.();
-        this.watches.delete(key);
+        // Kept a while: Roundcube logs in afresh every minute, and setting up inotify on
+        // every folder of the user cost more than the rest of its LOGIN+SELECT.
+        const t = setTimeout(() => {
+          this.lingering.delete(key);
+          if (this.byUser.has(key)) return;
+          this.watches.get(key)?.();
+          this.watches.delete(key);
+        }, this.lingerMs);
+        t.unref();
+        this.lingering.set(key, t);
       }
     };
   }
@@ -110,6 +131,8 @@ export class ImapHub {
 
   close(): void {
     this.unsubscribe();
+    for (const t of this.lingering.values()) clearTimeout(t);
+    this.lingering.clear();
     for (const stop of this.watches.values()) stop();
     this.watches.clear();
     this.byUser.clear();

@@ -99,6 +99,9 @@ export class MailboxStates {
   /** The last listing of new/ + cur/ per mailbox, with the directories' stamps (see scan()). */
   private readonly scans = new Lru<{ stamp: string; trusted: boolean; scan: Scan }>(200);
 
+  /** The files last built from a scan and a uidlist, reused while both are unchanged (syncOnce). */
+  private readonly built = new Lru<{ scan: Scan; list: Uidlist; stamp: string; files: MessageFile[] }>(200);
+
   constructor(private readonly logger: Logger) {}
 
   /** The file of `uid` as of the last sync, if any (may be stale: see lastFiles). */
@@ -111,6 +114,7 @@ export class MailboxStates {
 
   forget(dir: string): void {
     this.scans.deletePrefix(dir);
+    this.built.deletePrefix(dir);
     this.lastFiles.deletePrefix(dir);
     this.uidlists.deletePrefix(dir);
     this.keywords.deletePrefix(dir);
@@ -263,15 +267,24 @@ export class MailboxStates {
   /** Syncs the directory with the uidlist; call under the mailbox mutex. */
   async sync(ref: MailboxRef): Promise<SyncResult> {
     const result = await this.syncOnce(ref);
-    this.lastFiles.set(ref.dir, { files: result.files, byUid: null });
+    if (this.lastFiles.get(ref.dir)?.files !== result.files) this.lastFiles.set(ref.dir, { files: result.files, byUid: null });
     return result;
   }
 
   private async syncOnce(ref: MailboxRef): Promise<SyncResult> {
     const first = await this.scan(ref.dir);
     const cached = await this.readUidlist(ref.dir);
+    // The same directory listing and the same uidlist (same file stamp: appends update it)
+    // give the same files: a warm SELECT of 10,000 messages reuses the array instead of
+    // checking and sorting 10,000 entries again.
+    const memo = this.built.get(ref.dir);
+    if (cached && memo && memo.scan === first && memo.list === cached.list && memo.stamp === cached.stamp) {
+      return { list: cached.list, files: memo.files };
+    }
     if (cached && [...first.keys()].every((b) => cached.byBase.has(b))) {
-      return { list: cached.list, files: build(cached.byBase, first) };
+      const files = build(cached.byBase, first);
+      this.built.set(ref.dir, { scan: first, list: cached.list, stamp: cached.stamp, files });
+      return { list: cached.list, files };
     }
     return this.withUidlist(ref, async (list, byBase) => {
       const second = await this.scan(ref.dir);

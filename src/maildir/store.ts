@@ -35,7 +35,7 @@ import * as msg from './messages.js';
 import { OwnWrites } from './own-writes.js';
 import { mailboxDir, parseMailboxName, userDir } from './paths.js';
 import { readQuota, addQuota } from './quota.js';
-import { DeliveryWarmer, messageStructure } from './structure.js';
+import { DeliveryWarmer, messageStructure, peekStructure } from './structure.js';
 import { eachLimited } from './limit.js';
 import { nextUid } from './uidlist.js';
 import { UniqueNames } from './unique.js';
@@ -57,6 +57,9 @@ import {
   type StoreChange,
   type SystemFlag,
 } from './types.js';
+
+/** Mailboxes whose last listing is kept (a few MB for 10,000-message mailboxes). */
+const MAX_LISTINGS = 64;
 
 export interface MaildirStoreOptions {
   root: string;
@@ -109,6 +112,8 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
   // Validated paths, memoised: FETCH and SEARCH ask for one per message, and the checks
   // (name syntax, modified UTF-7, escaping the root) are pure functions of the inputs.
   const refs = new Map<string, MailboxRef>();
+  /** The last listMessages answer per mailbox directory (see listMessages). */
+  const listings = new Map<string, { files: readonly unknown[]; table: readonly unknown[]; highestModseq: number; messages: MessageInfo[] }>();
   function ref(user: MailUser, name: string): MailboxRef {
     const key = `${user.domain}\0${user.localPart}\0${name}`;
     const hit = refs.get(key);
@@ -282,12 +287,23 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
         return { ...synced, mods: synced.files.map((f) => ms.of(f.uid)), highestModseq: ms.highest };
       });
       const table = await states.readKeywords(r.dir);
+      // Unchanged files (the same array from states.sync), keyword table and modseqs: the
+      // last answer stands. Roundcube's LOGIN+SELECT every minute then costs two stats, not
+      // 10,000 MessageInfo objects. Callers copy what they keep and never mutate these.
+      const memo = listings.get(r.dir);
+      const sameTable = memo?.table === table || (memo?.table.length === 0 && table.length === 0); // no keywords file: a fresh []
+      if (memo && memo.files === files && sameTable && memo.highestModseq === highestModseq) {
+        return { uidValidity: list.uidValidity, uidNext: nextUid(list), highestModseq, messages: memo.messages };
+      }
       const messages: MessageInfo[] = new Array<MessageInfo>(files.length);
       // The first listing after a start stats every file (INTERNALDATE, size): 64 at a time.
       await eachLimited(files.length, 64, async (i) => {
         messages[i] = await msg.toMessageInfo(ctx, r, files[i]!, table, mods[i]);
       });
       cache.reconcile(r.dir, files.length, () => files.map((f) => f.parsed.baseName));
+      listings.delete(r.dir);
+      if (listings.size >= MAX_LISTINGS) listings.delete(listings.keys().next().value!);
+      listings.set(r.dir, { files, table, highestModseq, messages });
       return { uidValidity: list.uidValidity, uidNext: nextUid(list), highestModseq, messages };
     },
 
@@ -306,6 +322,10 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
 
     async messageStructure(user: MailUser, mailbox: string, uid: number): Promise<MimePart> {
       return messageStructure(ctx, cache, ref(user, mailbox), uid, () => existing(user, mailbox));
+    },
+
+    peekStructure(user: MailUser, mailbox: string, uid: number): MimePart | undefined {
+      return peekStructure(ctx, cache, ref(user, mailbox), uid);
     },
 
     async setFlags(

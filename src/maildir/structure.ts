@@ -15,15 +15,26 @@ import type { CacheKey, MessageCache } from './message-cache.js';
 import { filePath, type Ctx } from './messages.js';
 import { StoreError } from './types.js';
 
-export async function messageStructure(ctx: Ctx, cache: MessageCache, ref: MailboxRef, uid: number, mustExist: () => Promise<unknown>): Promise<MimePart> {
+/** The cache key of `uid`'s file as last listed (location from the sync, size and mtime from the stat). */
+function listedKey(ctx: Ctx, ref: MailboxRef, uid: number): CacheKey | undefined {
   const f = ctx.states.cachedFile(ref.dir, uid);
-  if (f) {
-    const m = ctx.states.metaFor(ref.dir).get(f.parsed.baseName);
-    if (m?.size !== undefined && m.mtime !== undefined) {
-      const key: CacheKey = { baseName: f.parsed.baseName, size: m.size, mtime: m.mtime };
-      const hit = cache.peek(ref.dir, key) ?? (await cache.get(ref.dir, key));
-      if (hit) return hit;
-    }
+  if (!f) return undefined;
+  const m = ctx.states.metaFor(ref.dir).get(f.parsed.baseName);
+  if (m?.size === undefined || m.mtime === undefined) return undefined;
+  return { baseName: f.parsed.baseName, size: m.size, mtime: m.mtime };
+}
+
+/** The memory layer's structure of `uid`, or undefined (then messageStructure()). Never awaits. */
+export function peekStructure(ctx: Ctx, cache: MessageCache, ref: MailboxRef, uid: number): MimePart | undefined {
+  const key = listedKey(ctx, ref, uid);
+  return key && cache.peek(ref.dir, key);
+}
+
+export async function messageStructure(ctx: Ctx, cache: MessageCache, ref: MailboxRef, uid: number, mustExist: () => Promise<unknown>): Promise<MimePart> {
+  const key0 = listedKey(ctx, ref, uid);
+  if (key0) {
+    const hit = cache.peek(ref.dir, key0) ?? (await cache.get(ref.dir, key0));
+    if (hit) return hit;
   }
   await mustExist();
   const { fh, file } = await openMessageFile(ctx, ref, uid);

@@ -119,6 +119,12 @@ export interface MailStore {
    * parsed-message cache when it is fresh; parsed from the file (and cached) otherwise.
    */
   messageStructure(user: MailUser, mailbox: string, uid: number): Promise<MimePart>;
+  /**
+   * The structure when the cache's memory layer holds it for the file as last listed, with
+   * no I/O and no await (a warm SEARCH over a big mailbox); undefined sends the caller to
+   * messageStructure(). Optional: other stores may not keep one.
+   */
+  peekStructure?(user: MailUser, mailbox: string, uid: number): MimePart | undefined;
 
   setFlags(
     user: MailUser,

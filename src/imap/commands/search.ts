@@ -6,7 +6,7 @@ import type { MimePart } from '../../mime/types.js';
 import { ImapNo } from '../errors.js';
 import { sortFlags } from '../mailbox-view.js';
 import type { MessageLoader } from '../fetch.js';
-import { matchSearch } from '../search.js';
+import { matchSearch, matchSearchSync, searchNeedsContent } from '../search.js';
 import { searchModseqSuffix } from './condstore.js';
 import type { Command, SearchReturn } from '../proto/types.js';
 import { imapString, uidSetText } from '../response.js';
@@ -31,9 +31,26 @@ export async function search(s: ImapSession, cmd: Of<'SEARCH'>, tag: string): Pr
   const ctx = { maxSeq: all.length, maxUid: all.at(-1)?.uid ?? 0 };
   const hits: number[] = [];
   let topModseq = 0; // RFC 7162 3.1.5
+  const { store } = s.deps;
+  const peek = store.peekStructure?.bind(store);
+  const needsRoot = searchNeedsContent(cmd.key);
   for (let i = 0; i < all.length; i++) {
     const m = all[i]!;
     if (view.isExpungePending(m.uid) && cmd.uid) continue;
+    const flags = m.recent ? [...sortFlags(m.flags), '\\Recent'] : m.flags;
+    // Warm path: metadata keys, or header keys over a structure in memory, with no await.
+    if (peek) {
+      const cachedRoot = needsRoot ? (peek(mailUser, sel.mailbox, m.uid) ?? null) : null;
+      const meta = { seq: i + 1, uid: m.uid, flags, internalDate: m.internalDate, size: m.size, recent: m.recent, modseq: BigInt(m.modseq ?? 0) };
+      const r = matchSearchSync(cmd.key, meta, cachedRoot, ctx);
+      if (r !== undefined) {
+        if (r) {
+          hits.push(cmd.uid ? m.uid : i + 1);
+          topModseq = Math.max(topModseq, m.modseq ?? 0);
+        }
+        continue;
+      }
+    }
     let root: Promise<MimePart> | null = null;
     const loader: MessageLoader = {
       open: () => s.deps.store.openMessage(mailUser, sel.mailbox, m.uid),
@@ -42,7 +59,7 @@ export async function search(s: ImapSession, cmd: Of<'SEARCH'>, tag: string): Pr
     const msg = {
       seq: i + 1,
       uid: m.uid,
-      flags: m.recent ? [...sortFlags(m.flags), '\\Recent'] : m.flags,
+      flags,
       internalDate: m.internalDate,
       size: m.size,
       recent: m.recent,
