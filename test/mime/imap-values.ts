@@ -72,7 +72,9 @@ export async function toTree(v: ImapValue): Promise<Tree> {
     case 'atom':
       return v.v === 'NIL' ? null : { atom: v.v };
     case 'raw':
-      return { atom: v.v };
+      // A pre-serialized ENVELOPE/BODYSTRUCTURE (FETCH keeps the wire form of cached
+      // structures): read it back as Dovecot's answers are read.
+      return v.v.startsWith('(') ? parseResponse(v.v, []) : { atom: v.v };
     case 'string':
       return typeof v.v === 'string' ? v.v : v.v.toString('latin1');
     case 'literal':
