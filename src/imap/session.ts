@@ -160,8 +160,11 @@ export class ImapSession {
     socket.on('close', () => this.teardown());
     socket.setTimeout(this.deps.limits.idleTimeoutSeconds * 1000, () => {
       // Nothing waits to be written: the server is busy (a slow password check under load),
-      // not the client. The reply's write re-arms the timer.
-      if (this.running && !this.idleNotify && socket.writableLength === 0) return;
+      // not the client. Wait another period (a fired timer is not re-armed by itself).
+      if (this.running && !this.idleNotify && socket.writableLength === 0) {
+        socket.setTimeout(this.deps.limits.idleTimeoutSeconds * 1000);
+        return;
+      }
       this.log.info({ seconds: this.deps.limits.idleTimeoutSeconds }, 'idle timeout');
       // A command stuck writing to a client that stopped reading: a BYE would land inside
       // its literal, so the connection is simply cut.
