@@ -77,6 +77,50 @@ export async function buildFetchItems(attrs: FetchAttr[], msg: FetchMessage, loa
   return out;
 }
 
+/** Items buildFetchItemsSync answers: metadata, and what the parsed structure alone gives. */
+const SYNC_ITEMS = new Set<FetchAttr['kind']>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE']);
+
+/** Whether every item can be built by buildFetchItemsSync (a message list's FETCH). */
+export function syncFetchable(attrs: FetchAttr[]): boolean {
+  return attrs.every((a) => SYNC_ITEMS.has(a.kind));
+}
+
+/**
+ * buildFetchItems without an await, for syncFetchable() items and `root` already in memory
+ * (null when no item needs it): FETCH 1:* of a cached 10,000-message mailbox then costs no
+ * promise per message. Same values, same order as buildFetchItems.
+ */
+export function buildFetchItemsSync(attrs: FetchAttr[], msg: FetchMessage, root: MimePart | null): ImapValue[] {
+  const out: ImapValue[] = [];
+  for (const a of attrs) {
+    switch (a.kind) {
+      case 'UID':
+        out.push(atom('UID'), { t: 'number', v: msg.uid });
+        break;
+      case 'FLAGS':
+        out.push(atom('FLAGS'), { t: 'list', v: msg.flags.map(atom) });
+        break;
+      case 'INTERNALDATE':
+        out.push(atom('INTERNALDATE'), { t: 'string', v: formatInternalDate(msg.internalDate) });
+        break;
+      case 'RFC822.SIZE':
+        out.push(atom('RFC822.SIZE'), { t: 'number', v: msg.size });
+        break;
+      case 'ENVELOPE':
+      case 'BODY':
+      case 'BODYSTRUCTURE':
+        if (!root) throw new Error(`${a.kind} needs the structure`);
+        out.push(atom(a.kind), derived(root, a.kind));
+        break;
+      case 'MODSEQ':
+        break; // the session adds it (it owns modseqs)
+      default:
+        throw new Error(`${a.kind} is not built synchronously`);
+    }
+  }
+  return out;
+}
+
 /**
  * ENVELOPE and BODY(STRUCTURE) values per parsed structure: the store's message cache hands
  * out the same MimePart object while it is cached, so a client that lists a big mailbox

@@ -6,7 +6,7 @@ import { StoreError } from '../../maildir/types.js';
 import type { MimePart } from '../../mime/types.js';
 import { ImapBad, ImapNo } from '../errors.js';
 import { condstoreOn, enableCondstore, qresyncOn, vanishedForFetch } from './condstore.js';
-import { buildFetchItems, impliesSeen, needsContent, type MessageLoader } from '../fetch.js';
+import { buildFetchItems, buildFetchItemsSync, impliesSeen, needsContent, syncFetchable, type MessageLoader } from '../fetch.js';
 import { sortFlags } from '../mailbox-view.js';
 import { untagged } from '../proto/serializer.js';
 import type { Command, FetchAttr, SeqRange } from '../proto/types.js';
@@ -56,9 +56,21 @@ export async function fetch(s: ImapSession, cmd: Of<'FETCH'>): Promise<string> {
   const content = needsContent(attrs);
   let missing = 0;
   const out = new ResponseBatch(s); // one socket write per ~64 KiB, not per message
+  // A message list's items over structures in memory: built without an await per message.
+  const peek = syncFetchable(attrs) ? s.deps.store.peekStructure?.bind(s.deps.store) : undefined;
   for (const seq of seqs) {
     const m = sel.view.at(seq)!;
     const mailbox = sel.mailbox;
+    const flags = m.recent ? [...sortFlags(m.flags), '\\Recent'] : m.flags;
+    const cachedRoot = peek && content ? peek(mailUser, mailbox, m.uid) : undefined;
+    if (peek && (cachedRoot || !content)) {
+      const items = buildFetchItemsSync(attrs, { seq, uid: m.uid, flags, internalDate: m.internalDate, size: m.size }, cachedRoot ?? null);
+      if (withModseq) items.push({ t: 'atom', v: 'MODSEQ' }, { t: 'list', v: [{ t: 'number', v: m.modseq ?? 0 }] });
+      const wrote = out.add(untagged([{ t: 'number', v: seq }, { t: 'atom', v: 'FETCH' }, { t: 'list', v: items }]));
+      if (wrote) await wrote; // only when a batch was due
+      if (withFlags) sel.view.announced(m.uid);
+      continue;
+    }
     let root: Promise<MimePart> | null = null;
     const loader: MessageLoader = {
       open: () => s.deps.store.openMessage(mailUser, mailbox, m.uid),
@@ -68,7 +80,7 @@ export async function fetch(s: ImapSession, cmd: Of<'FETCH'>): Promise<string> {
     try {
       items = await buildFetchItems(
         attrs,
-        { seq, uid: m.uid, flags: m.recent ? [...sortFlags(m.flags), '\\Recent'] : m.flags, internalDate: m.internalDate, size: m.size },
+        { seq, uid: m.uid, flags, internalDate: m.internalDate, size: m.size },
         loader,
       );
     } catch (err) {
