@@ -49,22 +49,28 @@ type Scan = Map<string, { sub: 'new' | 'cur'; parsed: ParsedFileName }>;
 /** Small LRU so caches stay bounded however many mailboxes are touched. */
 class Lru<V> {
   private readonly map = new Map<string, V>();
+  /** The key at the young end: asked again (10,000 times in a FETCH 1:*), it stays put, as
+   *  a delete + set per call made V8 rehash the map over and over. */
+  private young: string | undefined;
   constructor(private readonly cap: number) {}
   get(k: string): V | undefined {
     const v = this.map.get(k);
-    if (v !== undefined) {
+    if (v !== undefined && k !== this.young) {
       this.map.delete(k);
       this.map.set(k, v);
+      this.young = k;
     }
     return v;
   }
   set(k: string, v: V): void {
     this.map.delete(k);
     this.map.set(k, v);
+    this.young = k;
     if (this.map.size > this.cap) this.map.delete(this.map.keys().next().value!);
   }
   deletePrefix(prefix: string): void {
     for (const k of [...this.map.keys()]) if (k === prefix || k.startsWith(prefix + path.sep)) this.map.delete(k);
+    if (this.young !== undefined && !this.map.has(this.young)) this.young = undefined;
   }
 }
 

@@ -109,6 +109,35 @@ export async function deliver(ctx: Ctx, ref: MailboxRef, source: MessageSource, 
   }
 }
 
+/**
+ * toMessageInfo without I/O when the file's stat and virtual size are known already (every
+ * listing after the first): undefined otherwise. A listing of 10,000 messages whose names all
+ * changed (STORE +FLAGS 1:*) then costs no await per message.
+ */
+export function toMessageInfoSync(ctx: Ctx, ref: MailboxRef, f: MessageFile, table: KeywordTable, modseq = 0): MessageInfo | undefined {
+  const m = ctx.states.metaFor(ref.dir).get(f.parsed.baseName);
+  if (!m || m.mtime === undefined || (f.parsed.size === undefined && m.size === undefined)) return undefined;
+  const size = f.parsed.size ?? m.size ?? 0;
+  const vsize = f.parsed.vsize ?? m.vsize;
+  if (vsize === undefined) return undefined;
+  return messageInfo(f, table, modseq, size, vsize, m.mtime);
+}
+
+function messageInfo(f: MessageFile, table: KeywordTable, modseq: number, size: number, vsize: number, mtime: number): MessageInfo {
+  const info = infoToFlags(f.parsed.info);
+  return {
+    uid: f.uid,
+    baseName: f.parsed.baseName,
+    flags: sortFlags(info.flags),
+    keywords: info.keywordLetters.length === 0 ? [] : info.keywordLetters.map((l) => keywordForLetter(table, l)).filter((k): k is string => k !== undefined),
+    size,
+    vsize,
+    internalDate: new Date(mtime),
+    isNew: f.sub === 'new',
+    modseq,
+  };
+}
+
 export async function toMessageInfo(ctx: Ctx, ref: MailboxRef, f: MessageFile, table: KeywordTable, modseq = 0): Promise<MessageInfo> {
   const meta = ctx.states.metaFor(ref.dir);
   let m = meta.get(f.parsed.baseName);
@@ -131,18 +160,7 @@ export async function toMessageInfo(ctx: Ctx, ref: MailboxRef, f: MessageFile, t
     vsize = await computeVsize(filePath(ref, f)).catch(() => size);
     m.vsize = vsize;
   }
-  const info = infoToFlags(f.parsed.info);
-  return {
-    uid: f.uid,
-    baseName: f.parsed.baseName,
-    flags: sortFlags(info.flags),
-    keywords: info.keywordLetters.map((l) => keywordForLetter(table, l)).filter((k): k is string => k !== undefined),
-    size,
-    vsize,
-    internalDate: new Date(m.mtime),
-    isNew: f.sub === 'new',
-    modseq,
-  };
+  return messageInfo(f, table, modseq, size, vsize, m.mtime);
 }
 
 async function computeVsize(file: string): Promise<number> {

@@ -296,8 +296,15 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
         return { uidValidity: list.uidValidity, uidNext: nextUid(list), highestModseq, messages: memo.messages };
       }
       const messages: MessageInfo[] = new Array<MessageInfo>(files.length);
+      const unknown: number[] = [];
+      for (let i = 0; i < files.length; i++) {
+        const info = msg.toMessageInfoSync(ctx, r, files[i]!, table, mods[i]);
+        if (info) messages[i] = info;
+        else unknown.push(i);
+      }
       // The first listing after a start stats every file (INTERNALDATE, size): 64 at a time.
-      await eachLimited(files.length, 64, async (i) => {
+      await eachLimited(unknown.length, 64, async (j) => {
+        const i = unknown[j]!;
         messages[i] = await msg.toMessageInfo(ctx, r, files[i]!, table, mods[i]);
       });
       cache.reconcile(r.dir, files.length, () => files.map((f) => f.parsed.baseName));
