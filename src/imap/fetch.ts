@@ -33,16 +33,10 @@ export async function buildFetchItems(attrs: FetchAttr[], msg: FetchMessage, loa
   for (const a of attrs) {
     switch (a.kind) {
       case 'UID':
-        out.push(atom('UID'), { t: 'number', v: msg.uid });
-        break;
       case 'FLAGS':
-        out.push(atom('FLAGS'), { t: 'list', v: msg.flags.map(atom) });
-        break;
       case 'INTERNALDATE':
-        out.push(atom('INTERNALDATE'), { t: 'string', v: formatInternalDate(msg.internalDate) });
-        break;
       case 'RFC822.SIZE':
-        out.push(atom('RFC822.SIZE'), { t: 'number', v: msg.size });
+        out.push(atom(a.kind), metadataValue(a.kind, msg));
         break;
       case 'ENVELOPE':
       case 'BODY':
@@ -85,6 +79,20 @@ export function syncFetchable(attrs: FetchAttr[]): boolean {
   return attrs.every((a) => SYNC_ITEMS.has(a.kind));
 }
 
+/** The items that come from the store's listing alone. */
+function metadataValue(kind: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE', msg: FetchMessage): ImapValue {
+  switch (kind) {
+    case 'UID':
+      return { t: 'number', v: msg.uid };
+    case 'FLAGS':
+      return { t: 'list', v: msg.flags.map(atom) };
+    case 'INTERNALDATE':
+      return { t: 'string', v: formatInternalDate(msg.internalDate) };
+    case 'RFC822.SIZE':
+      return { t: 'number', v: msg.size };
+  }
+}
+
 /**
  * buildFetchItems without an await, for syncFetchable() items and `root` already in memory
  * (null when no item needs it): FETCH 1:* of a cached 10,000-message mailbox then costs no
@@ -95,16 +103,10 @@ export function buildFetchItemsSync(attrs: FetchAttr[], msg: FetchMessage, root:
   for (const a of attrs) {
     switch (a.kind) {
       case 'UID':
-        out.push(atom('UID'), { t: 'number', v: msg.uid });
-        break;
       case 'FLAGS':
-        out.push(atom('FLAGS'), { t: 'list', v: msg.flags.map(atom) });
-        break;
       case 'INTERNALDATE':
-        out.push(atom('INTERNALDATE'), { t: 'string', v: formatInternalDate(msg.internalDate) });
-        break;
       case 'RFC822.SIZE':
-        out.push(atom('RFC822.SIZE'), { t: 'number', v: msg.size });
+        out.push(atom(a.kind), metadataValue(a.kind, msg));
         break;
       case 'ENVELOPE':
       case 'BODY':
