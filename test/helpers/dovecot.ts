@@ -11,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { startTestServer, type TestServer } from './app.js';
 import { ImapWire, type ImapResponse } from './imap-wire.js';
 import { freePort } from './ports.js';
 
@@ -213,6 +214,14 @@ function greets(port: number): Promise<boolean> {
 }
 
 /** Just enough IMAP for tests: tagged commands that must succeed, literals kept as bytes. */
+/** Our daemon serving Dovecot's Maildir in place, with Dovecot's user (and a password of our own if given). */
+export async function serveDovecotMaildir(dovecot: Dovecot, password = dovecot.password): Promise<TestServer> {
+  const srv = await startTestServer({ mailRoot: dovecot.mailRoot });
+  await srv.app.directory.addDomain('example.test');
+  await srv.app.directory.addUser(dovecot.user, password);
+  return srv;
+}
+
 export class ImapClient {
   private constructor(private readonly wire: ImapWire) {}
 

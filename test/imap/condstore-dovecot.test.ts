@@ -2,8 +2,8 @@
 // and expunges messages; our QRESYNC client, reconnecting, gets VANISHED (EARLIER) and the
 // changed flags with a higher MODSEQ (RFC 7162 3.2.5).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/app.js';
-import { dovecotAvailable, ImapClient, startDovecot, type Dovecot } from '../helpers/dovecot.js';
+import type { TestServer } from '../helpers/app.js';
+import { dovecotAvailable, ImapClient, startDovecot, serveDovecotMaildir, type Dovecot } from '../helpers/dovecot.js';
 import { INSTALL_SCRIPT } from '../helpers/peers.js';
 import { Imap } from './client.js';
 
@@ -23,9 +23,7 @@ describe.skipIf(!available)('CONDSTORE/QRESYNC with Dovecot changing the Maildir
 
   beforeAll(async () => {
     dovecot = await startDovecot({ separator: '.' });
-    srv = await startTestServer({ mailRoot: dovecot.mailRoot });
-    await srv.app.directory.addDomain('example.test');
-    await srv.app.directory.addUser(dovecot.user, dovecot.password);
+    srv = await serveDovecotMaildir(dovecot);
   });
   afterAll(async () => {
     await srv?.stop();

@@ -2,8 +2,8 @@
 // the same UIDs, UIDVALIDITY, flags, keywords and folder names; what we change (flags,
 // keywords, appends, expunges, new and renamed folders) Dovecot reads back the same.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dovecotAvailable, ImapClient, parseFetchFlags, startDovecot, type Dovecot } from '../helpers/dovecot.js';
-import { startTestServer, type TestServer } from '../helpers/app.js';
+import { dovecotAvailable, ImapClient, parseFetchFlags, startDovecot, serveDovecotMaildir, type Dovecot } from '../helpers/dovecot.js';
+import type { TestServer } from '../helpers/app.js';
 import { japaneseMessage } from '../helpers/messages.js';
 import { INSTALL_SCRIPT } from '../helpers/peers.js';
 import { LineClient } from '../helpers/line-client.js';
@@ -48,9 +48,7 @@ describe.skipIf(!available)('IMAP on a Dovecot Maildir', () => {
 
   beforeAll(async () => {
     dovecot = await startDovecot({ separator: '.' });
-    srv = await startTestServer({ mailRoot: dovecot.mailRoot });
-    await srv.app.directory.addDomain('example.test');
-    await srv.app.directory.addUser(dovecot.user, dovecot.password);
+    srv = await serveDovecotMaildir(dovecot);
   });
   afterAll(async () => {
     await srv?.stop();

@@ -5,9 +5,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../helpers/app.js';
-import { dovecotAvailable, ImapClient, startDovecot, type Dovecot } from '../helpers/dovecot.js';
+import { dovecotAvailable, ImapClient, startDovecot, serveDovecotMaildir, type Dovecot } from '../helpers/dovecot.js';
 import { ImapWire } from '../helpers/imap-wire.js';
-import { startTestServer } from '../helpers/app.js';
 import { ImapFlow } from 'imapflow';
 import { Receiver } from '../../src/imap/proto/receiver.js';
 import { Imap, PASS, startImapServer, USER } from './client.js';
@@ -122,9 +121,7 @@ describe.skipIf(!haveDovecot)('UTF8=ACCEPT names read by Dovecot', () => {
   let ours: TestServer;
   beforeAll(async () => {
     dovecot = await startDovecot({ separator: '.' });
-    ours = await startTestServer({ mailRoot: dovecot.mailRoot });
-    await ours.app.directory.addDomain('example.test');
-    await ours.app.directory.addUser(dovecot.user, dovecot.password);
+    ours = await serveDovecotMaildir(dovecot);
   });
   afterAll(async () => {
     await ours?.stop();

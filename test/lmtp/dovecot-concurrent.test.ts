@@ -4,8 +4,8 @@
 // which message holds which UID.
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dovecotAvailable, ImapClient, startDovecot, type Dovecot } from '../helpers/dovecot.js';
-import { startTestServer, type TestServer } from '../helpers/app.js';
+import { dovecotAvailable, ImapClient, startDovecot, serveDovecotMaildir, type Dovecot } from '../helpers/dovecot.js';
+import type { TestServer } from '../helpers/app.js';
 import { japaneseMessage } from '../helpers/messages.js';
 import { INSTALL_SCRIPT } from '../helpers/peers.js';
 
@@ -24,9 +24,7 @@ describe.skipIf(!available)('dovecot and ours delivering at once', () => {
 
   beforeAll(async () => {
     dovecot = await startDovecot();
-    srv = await startTestServer({ mailRoot: dovecot.mailRoot });
-    await srv.app.directory.addDomain('example.test');
-    await srv.app.directory.addUser(dovecot.user, 'not-used-here');
+    srv = await serveDovecotMaildir(dovecot, 'not-used-here');
   });
 
   afterAll(async () => {

@@ -6,8 +6,8 @@
 import { access } from 'node:fs/promises';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dovecotAvailable, startDovecot, type Dovecot } from '../helpers/dovecot.js';
-import { startTestServer, type TestServer } from '../helpers/app.js';
+import { dovecotAvailable, startDovecot, serveDovecotMaildir, type Dovecot } from '../helpers/dovecot.js';
+import type { TestServer } from '../helpers/app.js';
 import { japaneseMessage, multipartMessage } from '../helpers/messages.js';
 import { INSTALL_SCRIPT } from '../helpers/peers.js';
 import { Pop3Wire } from './wire-client.js';
@@ -64,10 +64,7 @@ describe.skipIf(!available)('UIDL equality with Dovecot POP3', () => {
   });
 
   async function startOurs(): Promise<TestServer> {
-    const s = await startTestServer({ mailRoot: dovecot.mailRoot });
-    await s.app.directory.addDomain('example.test');
-    await s.app.directory.addUser(dovecot.user, OUR_PW);
-    return s;
+    return serveDovecotMaildir(dovecot, OUR_PW);
   }
 
   it('gives the same UIDLs, sizes and RETR bytes as Dovecot, across a restart and a deletion', async () => {
