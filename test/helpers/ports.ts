@@ -3,6 +3,13 @@
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 
+/**
+ * A loopback port that refuses connections for the whole run. A port freed after
+ * listen(0) does not: a test running in parallel can bind it in the meantime (CI saw
+ * that race). Nothing serves tcpmux (1), and no test binds below 1024.
+ */
+export const REFUSED_PORT = 1;
+
 export async function freePort(): Promise<number> {
   const srv = net.createServer();
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));

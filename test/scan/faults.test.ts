@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/app.js';
+import { REFUSED_PORT } from '../helpers/ports.js';
 import { lmtpSend, plainMessage, storedMessages } from './support.js';
 
 type Mode = 'ok' | 'hang' | 'close-mid-stream' | 'garbage';
@@ -126,9 +127,7 @@ it('accept: a message over maxStreamBytes is not sent to clamd at all and is mar
 });
 
 it('an unreachable clamd with accept: delivered, marked "unreachable"', async () => {
-  // Port 1 (tcpmux) is refused on loopback: nothing serves it, and unlike a port freed
-  // after listen(0) no parallel test can bind it in the meantime (CI saw that race).
-  const port = 1;
+  const port = REFUSED_PORT;
   const down = await withUsers(await startTestServer({ scan: { clamav: { host: '127.0.0.1', port, onFailure: 'accept' } } } as never));
   try {
     const replies = await lmtpSend(down.lmtpPort, ['alice@example.test'], body('down-a'));

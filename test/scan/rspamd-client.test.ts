@@ -16,7 +16,7 @@ import { folderFor } from '../../src/scan/spam-policy.js';
 import type { ScanOutcome } from '../../src/scan/types.js';
 import { GTUBE, rspamdAvailable, startRspamd, type Rspamd } from '../helpers/rspamd.js';
 import { isoJpSubject } from '../helpers/messages.js';
-import { freePort } from '../helpers/ports.js';
+import { REFUSED_PORT } from '../helpers/ports.js';
 
 const enabled = rspamdAvailable('rspamd client tests');
 const quiet = pino({ level: 'silent' });
@@ -80,7 +80,7 @@ describe.skipIf(!enabled)('Rspamd client against the real rspamd', () => {
 
   it('answers ping with pong, and a closed port is unreachable', async () => {
     expect(await createRspamdScanner(cfg(), quiet).ping()).toBe(true);
-    const closed = `http://127.0.0.1:${await freePort()}`;
+    const closed = `http://127.0.0.1:${REFUSED_PORT}`;
     expect(await createRspamdScanner(cfg({ url: closed }), quiet).ping()).toBe(false);
   });
 

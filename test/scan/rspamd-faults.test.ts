@@ -12,7 +12,7 @@ import { scanSection } from '../../src/config/sections/scan.js';
 import { createRspamdScanner } from '../../src/scan/rspamd.js';
 import { spoolMessage } from '../../src/delivery/spool.js';
 import { startTestServer, type TestServer } from '../helpers/app.js';
-import { freePort } from '../helpers/ports.js';
+import { REFUSED_PORT } from '../helpers/ports.js';
 import { lmtpSend, plainMessage, storedMessages } from './support.js';
 
 type Mode = 'ok' | '500' | 'invalid-json' | 'hang' | 'reset';
@@ -135,7 +135,7 @@ describe('Rspamd faults', () => {
   }
 
   it('an unreachable Rspamd is a failure like the others; ping says so', async () => {
-    const cfg = scanSection.parse({ rspamd: { url: `http://127.0.0.1:${await freePort()}`, onFailure: 'tempfail' } }).rspamd;
+    const cfg = scanSection.parse({ rspamd: { url: `http://127.0.0.1:${REFUSED_PORT}`, onFailure: 'tempfail' } }).rspamd;
     const scanner = createRspamdScanner(cfg, pino({ level: 'silent' }));
     const message = await spoolMessage(Readable.from([Buffer.from(plainMessage('x'))]), { spoolDir: os.tmpdir(), maxBytes: 1 << 20 });
     const env = { mailFrom: '', recipients: ['alice@example.test'], remoteAddress: '127.0.0.1', heloName: 'h', protocol: 'LMTP' as const, sessionId: 's1' };
