@@ -21,6 +21,8 @@ export interface FetchMessage {
 export interface MessageLoader {
   open(): Promise<Readable>; // stored bytes (LF) of the message, a fresh stream each call
   structure(): Promise<MimePart>; // parsed once per message per command; the session caches
+  /** The stored bytes whole when small (one read, no stream); null: use open(). */
+  readSmall?(): Promise<Buffer | null>;
 }
 
 /** The items inside `* n FETCH (...)`, in the requested order. Body sections become `stream`

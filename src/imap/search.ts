@@ -2,6 +2,7 @@
 // sizes, internal date) run before keys that parse headers, and those before keys that
 // read and decode the body, with AND/OR short-circuiting, so a search such as
 // `UNSEEN FROM x` never opens the file of a message that is already seen.
+import type { Readable } from 'node:stream';
 import { decodeHeaderValue, parseDateParts } from '../mime/decode.js';
 import { findInBody, foldText } from '../mime/text-search.js';
 import type { MimePart } from '../mime/types.js';
@@ -57,7 +58,8 @@ class Content {
   }
   /** One pass over the body answers every BODY/TEXT string of the search at once. */
   async bodyHas(needle: string): Promise<boolean> {
-    this.bodyHits ??= this.structure().then((root) => findInBody(() => this.loader.open(), root, this.needles));
+    const open = async (): Promise<Readable | Buffer> => (await this.loader.readSmall?.()) ?? this.loader.open();
+    this.bodyHits ??= this.structure().then((root) => findInBody(open, root, this.needles));
     return (await this.bodyHits).has(needle);
   }
 }
@@ -89,7 +91,7 @@ async function evaluate(key: SearchKey, msg: SearchMessage, c: Content, ctx: Sea
       // TEXT: the header and the body; like Dovecot, the headers of MIME parts and of
       // attached messages count as text too (BODY skips them).
       const needle = foldText(key.value);
-      if (allHeaders(await c.structure()).some((h) => foldText(`${h.name}: ${decodeHeaderValue(h.value)}`).includes(needle))) return true;
+      if (foldedHeaderText(await c.structure()).includes(needle)) return true;
       return c.bodyHas(needle);
     }
     case 'not':
@@ -203,6 +205,19 @@ const foldedValues = new WeakMap<MimePart['headers'][number], string>();
 function folded(h: MimePart['headers'][number]): string {
   let v = foldedValues.get(h);
   if (v === undefined) foldedValues.set(h, (v = foldText(decodeHeaderValue(h.value))));
+  return v;
+}
+
+/**
+ * Every header of the message and its parts as `Name: decoded value` lines, folded, joined
+ * by NUL (which no search string can hold, so no match spans two fields); kept per parsed
+ * structure like folded(): SEARCH TEXT looks at every header of every message.
+ */
+const headerTexts = new WeakMap<MimePart, string>();
+
+function foldedHeaderText(root: MimePart): string {
+  let v = headerTexts.get(root);
+  if (v === undefined) headerTexts.set(root, (v = allHeaders(root).map((h) => foldText(`${h.name}: ${decodeHeaderValue(h.value)}`)).join('\0')));
   return v;
 }
 

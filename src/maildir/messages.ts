@@ -2,7 +2,7 @@
 // Each runs under the mailbox's in-process mutex; UID assignment also under the
 // uidlist dotlock, taken before the rename into new/ (as Dovecot's save does) so no
 // other process can number the file before we do.
-import { createReadStream } from 'node:fs';
+import fs, { createReadStream } from 'node:fs';
 import { copyFile, link, open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -370,6 +370,35 @@ async function findByBase(dir: string, baseName: string): Promise<string | null>
     if (hit) return path.join(dir, sub, hit);
   }
   return null;
+}
+
+/**
+ * The whole stored file in one read when the last listing knows it and it is at most
+ * `limit` bytes; null sends the caller to openMessage() (unknown, bigger, renamed or gone
+ * since the listing). A stream costs a handful of thread-pool round trips and buffers per
+ * message, which dominate SEARCH TEXT over thousands of small messages; open, one read and
+ * close do not. No mailbox check of its own: a deleted mailbox fails the open, and
+ * openMessage() then says why.
+ */
+export function readSmallMessage(ctx: Ctx, ref: MailboxRef, uid: number, limit: number): Promise<Buffer | null> {
+  const f = ctx.states.cachedFile(ref.dir, uid);
+  if (!f) return Promise.resolve(null);
+  const size = f.parsed.size ?? ctx.states.metaFor(ref.dir).get(f.parsed.baseName)?.size;
+  if (size === undefined || size > limit) return Promise.resolve(null);
+  // The callback API: fs/promises' FileHandle costs a promise and an object per step, which
+  // showed as a third of the CPU of SEARCH TEXT over 10,000 small messages.
+  return new Promise<Buffer | null>((resolve, reject) => {
+    fs.open(filePath(ref, f), 'r', (err, fd) => {
+      if (err) return err.code === 'ENOENT' ? resolve(null) : reject(err);
+      // One byte more than expected tells a file that grew (S= wrong, or rewritten) from one that did not.
+      const buf = Buffer.allocUnsafe(size + 1);
+      fs.read(fd, buf, 0, size + 1, 0, (rerr, bytesRead) => {
+        fs.close(fd, () => undefined);
+        if (rerr) reject(rerr);
+        else resolve(bytesRead > size ? null : buf.subarray(0, bytesRead));
+      });
+    });
+  });
 }
 
 export async function openMessage(ctx: Ctx, ref: MailboxRef, uid: number): Promise<Readable> {

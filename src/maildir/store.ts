@@ -331,6 +331,10 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
       return messageStructure(ctx, cache, ref(user, mailbox), uid, () => existing(user, mailbox));
     },
 
+    readSmallMessage(user: MailUser, mailbox: string, uid: number, limit: number): Promise<Buffer | null> {
+      return msg.readSmallMessage(ctx, ref(user, mailbox), uid, limit);
+    },
+
     peekStructure(user: MailUser, mailbox: string, uid: number): MimePart | undefined {
       return peekStructure(ctx, cache, ref(user, mailbox), uid);
     },

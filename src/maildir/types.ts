@@ -125,6 +125,11 @@ export interface MailStore {
    * messageStructure(). Optional: other stores may not keep one.
    */
   peekStructure?(user: MailUser, mailbox: string, uid: number): MimePart | undefined;
+  /**
+   * The stored bytes in one buffer when the message is at most `limit` bytes and the store
+   * can read it at once; null (or no such method) means: stream it with openMessage().
+   */
+  readSmallMessage?(user: MailUser, mailbox: string, uid: number, limit: number): Promise<Buffer | null>;
 
   setFlags(
     user: MailUser,

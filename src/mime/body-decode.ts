@@ -1,5 +1,6 @@
 // Streaming decoders for body text (pure, stateful): Content-Transfer-Encoding (RFC 2045 6)
 // then charset, chunk by chunk, so SEARCH BODY can read a 25 MB part without holding it.
+import { isAscii } from 'node:buffer';
 import iconv from 'iconv-lite';
 import Encoding from 'encoding-japanese';
 import { decodeCharset, decodeQuotedPrintable } from './decode.js';
@@ -96,6 +97,9 @@ export function charsetDecoder(charset: string | undefined): ChunkDecoder<string
   return {
     push(chunk) {
       if (inner) return inner.push(chunk);
+      // Plain ASCII reads the same under every guess: pass it on, and keep guessing for the
+      // first 8-bit (or ISO-2022-JP escape) data, where the guess matters.
+      if (pendingLen === 0 && isAscii(chunk) && !chunk.includes(0x1b)) return chunk.toString('latin1');
       pending.push(chunk);
       pendingLen += chunk.length;
       if (pendingLen < 4096) return ''; // a sample big enough to guess from (bounded)

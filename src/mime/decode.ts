@@ -1,5 +1,6 @@
 // Charset and header decoding (pure). iconv-lite for most charsets; ISO-2022-JP (stateful,
 // not in iconv-lite) and guessing of raw 8-bit Japanese through encoding-japanese.
+import { isAscii, isUtf8 } from 'node:buffer';
 import iconv from 'iconv-lite';
 import Encoding from 'encoding-japanese';
 
@@ -32,27 +33,12 @@ function decodeJis(buf: Buffer): string {
 
 /** Raw bytes of unknown charset: UTF-8 if valid, else Japanese if detected, else windows-1252. */
 export function guessDecode(buf: Buffer): string {
-  let high = false;
-  let esc = false;
-  for (const b of buf) {
-    if (b >= 0x80) high = true;
-    else if (b === 0x1b) esc = true;
-  }
-  if (!high) return esc ? decodeJis(buf) : buf.toString('latin1');
+  if (isAscii(buf)) return buf.includes(0x1b) ? decodeJis(buf) : buf.toString('latin1');
   if (isUtf8(buf)) return buf.toString('utf8');
   const det = Encoding.detect(Array.from(buf));
   if (det === 'SJIS') return iconv.decode(buf, 'cp932');
   if (det === 'EUCJP') return iconv.decode(buf, 'euc-jp');
   return iconv.decode(buf, 'windows-1252');
-}
-
-function isUtf8(buf: Buffer): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(buf);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const WORD = /=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=/g;

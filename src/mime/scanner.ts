@@ -332,22 +332,30 @@ export class CrlfEncoder {
   private lastCr = false;
   push(chunk: Buffer): Buffer {
     if (chunk.length === 0) return chunk;
-    const out: Buffer[] = [];
-    let start = 0;
-    let i: number;
-    while ((i = chunk.indexOf(0x0a, start)) !== -1) {
-      const prevCr = i > 0 ? chunk[i - 1] === 0x0d : this.lastCr;
-      if (!prevCr) {
-        out.push(chunk.subarray(start, i), CRLF);
-        start = i + 1;
-      } else {
-        out.push(chunk.subarray(start, i + 1));
-        start = i + 1;
-      }
+    // Count the bare LFs first: stored files have one per line, and one exact-size copy
+    // costs far less than a subarray per line joined by Buffer.concat.
+    let bare = 0;
+    for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) {
+      if (!(i > 0 ? chunk[i - 1] === 0x0d : this.lastCr)) bare++;
     }
-    out.push(chunk.subarray(start));
+    const lastCr = this.lastCr;
     this.lastCr = chunk[chunk.length - 1] === 0x0d;
-    return out.length === 1 ? out[0]! : Buffer.concat(out);
+    if (bare === 0) return chunk;
+    const out = Buffer.allocUnsafe(chunk.length + bare);
+    // Uint8Array set() on plain views: Buffer.copy() pays for argument checks on every line.
+    const src = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
+    let o = 0;
+    let start = 0;
+    for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) {
+      if (i > 0 ? chunk[i - 1] === 0x0d : lastCr) continue;
+      out.set(src.subarray(start, i), o);
+      o += i - start;
+      out[o++] = 0x0d;
+      out[o++] = 0x0a;
+      start = i + 1;
+    }
+    out.set(src.subarray(start), o);
+    return out;
   }
   end(): Buffer {
     return Buffer.alloc(0);

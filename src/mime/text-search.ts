@@ -11,8 +11,12 @@ import type { MimePart } from './types.js';
 /** Case-insensitive comparison form (close to i;unicode-casemap: compatibility-normalised
  *  and lower-cased, so full-width Latin and half-width kana match their usual forms). */
 export function foldText(s: string): string {
-  return s.normalize('NFKC').toLowerCase();
+  // NFKC leaves ASCII as it is; the test costs far less than normalize() on the text of a
+  // whole mailbox (SEARCH TEXT), which is mostly ASCII even in Japanese mail's headers.
+  return ASCII.test(s) ? s.toLowerCase() : s.normalize('NFKC').toLowerCase();
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** The leaf parts whose decoded text BODY searches, as Dovecot chooses them: text/* and
  *  message/* leaves (delivery-status, global), in encapsulated messages too; not other
@@ -28,8 +32,9 @@ export function textParts(root: MimePart): MimePart[] {
   return out;
 }
 
-/** Which of `needles` (already folded) occur in the decoded body text. */
-export async function findInBody(open: () => Promise<Readable>, root: MimePart, needles: string[]): Promise<Set<string>> {
+/** Which of `needles` (already folded) occur in the decoded body text. `open` gives the
+ *  stored bytes as a stream, or whole when the caller could read them in one go. */
+export async function findInBody(open: () => Promise<Readable | Buffer>, root: MimePart, needles: string[]): Promise<Set<string>> {
   const found = new Set<string>();
   const want = needles.filter((n) => n.length > 0);
   for (const n of needles) if (n.length === 0) found.add(n); // the empty string is in every text
@@ -52,11 +57,12 @@ export async function findInBody(open: () => Promise<Readable>, root: MimePart, 
     cur = null;
   };
   const src = await open();
+  const chunks: AsyncIterable<Buffer> | Iterable<Buffer> = Buffer.isBuffer(src) ? [src] : src;
   const enc = new CrlfEncoder();
   let pos = 0;
   let sinceYield = 0;
   try {
-    for await (const raw of src) {
+    for await (const raw of chunks) {
       let chunk = enc.push(raw as Buffer);
       let at = pos;
       pos += chunk.length;
@@ -89,7 +95,7 @@ export async function findInBody(open: () => Promise<Readable>, root: MimePart, 
     }
     finish();
   } finally {
-    src.destroy();
+    if (!Buffer.isBuffer(src)) src.destroy();
   }
   return found;
 }

@@ -152,4 +152,24 @@ describe('streaming body decoders', () => {
       }
     }
   });
+
+  it('an unlabelled or us-ascii body guesses from its first 8-bit data, however long the ASCII before it', () => {
+    const prefix = 'Forwarded report follows.\r\n'.repeat(300); // ~8 KB of ASCII first
+    const jp = '見積書を送付いたします。\r\n';
+    for (const [label, bytes] of [
+      ['Shift_JIS', iconv.encode(jp, 'Shift_JIS')],
+      ['EUC-JP', iconv.encode(jp, 'EUC-JP')],
+      ['ISO-2022-JP', toIso2022jp(jp)],
+      ['UTF-8', Buffer.from(jp)],
+    ] as const) {
+      const data = Buffer.concat([Buffer.from(prefix), bytes]);
+      for (const cs of [undefined, 'us-ascii']) {
+        for (const n of [64, 4096, data.length]) {
+          const c = charsetDecoder(cs);
+          const out = split(data, n).map((p) => c.push(p)).join('') + c.end();
+          expect(out, `${label} after ASCII, charset ${cs}, split ${n}`).toBe(prefix + jp);
+        }
+      }
+    }
+  });
 });

@@ -4,9 +4,9 @@
 import { StoreError } from '../../maildir/types.js';
 import type { MimePart } from '../../mime/types.js';
 import { ImapNo } from '../errors.js';
-import { sortFlags } from '../mailbox-view.js';
+import { sortFlags, type ViewMessage } from '../mailbox-view.js';
 import type { MessageLoader } from '../fetch.js';
-import { matchSearch, matchSearchSync, searchNeedsContent } from '../search.js';
+import { matchSearch, matchSearchSync, searchNeedsContent, type SearchMessage } from '../search.js';
 import { searchModseqSuffix } from './condstore.js';
 import type { Command, SearchReturn } from '../proto/types.js';
 import { imapString, uidSetText } from '../response.js';
@@ -17,6 +17,17 @@ type Of<N extends Command['name']> = Extract<Command, { name: N }>;
 
 /** What we can decode search strings from (RFC 3501 6.4.4: US-ASCII and UTF-8 at least). */
 const CHARSETS = new Set(['UTF-8', 'US-ASCII']);
+
+/** Messages searched at once when files must be read (the thread pool has 4 threads). */
+const LANES = 8;
+/** Up to this size a message is read whole for BODY/TEXT; bigger ones are streamed. */
+const SMALL_MESSAGE = 256 * 1024;
+
+/** What the keys see of view message `m` at sequence number i + 1. */
+function searchMessage(m: ViewMessage, i: number): SearchMessage {
+  const flags = m.recent ? [...sortFlags(m.flags), '\\Recent'] : m.flags;
+  return { seq: i + 1, uid: m.uid, flags, internalDate: m.internalDate, size: m.size, recent: m.recent, modseq: BigInt(m.modseq ?? 0) };
+}
 
 export async function search(s: ImapSession, cmd: Of<'SEARCH'>, tag: string): Promise<string> {
   if (s.state.kind !== 'selected') throw new Error('not selected');
@@ -29,52 +40,57 @@ export async function search(s: ImapSession, cmd: Of<'SEARCH'>, tag: string): Pr
   const view = sel.view;
   const all = view.all();
   const ctx = { maxSeq: all.length, maxUid: all.at(-1)?.uid ?? 0 };
-  const hits: number[] = [];
-  let topModseq = 0; // RFC 7162 3.1.5
+  // 1 where message i matched; filled in order by the warm path, out of order by the lanes.
+  const matched = new Uint8Array(all.length);
+  const slow: number[] = [];
   const { store } = s.deps;
   const peek = store.peekStructure?.bind(store);
   const needsRoot = searchNeedsContent(cmd.key);
   for (let i = 0; i < all.length; i++) {
     const m = all[i]!;
     if (view.isExpungePending(m.uid) && cmd.uid) continue;
-    const flags = m.recent ? [...sortFlags(m.flags), '\\Recent'] : m.flags;
     // Warm path: metadata keys, or header keys over a structure in memory, with no await.
     if (peek) {
       const cachedRoot = needsRoot ? (peek(mailUser, sel.mailbox, m.uid) ?? null) : null;
-      const meta = { seq: i + 1, uid: m.uid, flags, internalDate: m.internalDate, size: m.size, recent: m.recent, modseq: BigInt(m.modseq ?? 0) };
-      const r = matchSearchSync(cmd.key, meta, cachedRoot, ctx);
+      const r = matchSearchSync(cmd.key, searchMessage(m, i), cachedRoot, ctx);
       if (r !== undefined) {
-        if (r) {
-          hits.push(cmd.uid ? m.uid : i + 1);
-          topModseq = Math.max(topModseq, m.modseq ?? 0);
-        }
+        if (r) matched[i] = 1;
         continue;
       }
     }
-    let root: Promise<MimePart> | null = null;
-    const loader: MessageLoader = {
-      open: () => s.deps.store.openMessage(mailUser, sel.mailbox, m.uid),
-      structure: () => (root ??= s.deps.store.messageStructure(mailUser, sel.mailbox, m.uid)),
-    };
-    const msg = {
-      seq: i + 1,
-      uid: m.uid,
-      flags,
-      internalDate: m.internalDate,
-      size: m.size,
-      recent: m.recent,
-      modseq: BigInt(m.modseq ?? 0),
-    };
-    try {
-      if (await matchSearch(cmd.key, msg, loader, ctx)) {
-        hits.push(cmd.uid ? m.uid : i + 1);
-        topModseq = Math.max(topModseq, m.modseq ?? 0);
+    slow.push(i);
+  }
+  // The rest reads files (BODY/TEXT, or structures not in memory). One message at a time
+  // leaves the server waiting on one thread-pool round trip after another; a few lanes
+  // keep the pool busy while this thread decodes.
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < slow.length) {
+      const i = slow[next++]!;
+      const m = all[i]!;
+      let root: Promise<MimePart> | null = null;
+      const loader: MessageLoader = {
+        open: () => store.openMessage(mailUser, sel.mailbox, m.uid),
+        structure: () => (root ??= store.messageStructure(mailUser, sel.mailbox, m.uid)),
+        readSmall: store.readSmallMessage ? () => store.readSmallMessage!(mailUser, sel.mailbox, m.uid, SMALL_MESSAGE) : undefined,
+      };
+      try {
+        if (await matchSearch(cmd.key, searchMessage(m, i), loader, ctx)) matched[i] = 1;
+      } catch (err) {
+        // Expunged meanwhile (RFC 2180 4.3): it simply does not match.
+        if (err instanceof StoreError && err.code === 'no-message') continue;
+        next = slow.length; // the other lanes stop at their next message
+        throw err;
       }
-    } catch (err) {
-      // Expunged meanwhile (RFC 2180 4.3): it simply does not match.
-      if (err instanceof StoreError && err.code === 'no-message') continue;
-      throw err;
     }
+  };
+  await Promise.all(Array.from({ length: Math.min(LANES, slow.length) }, lane));
+  const hits: number[] = [];
+  let topModseq = 0; // RFC 7162 3.1.5
+  for (let i = 0; i < all.length; i++) {
+    if (matched[i] === 0) continue;
+    hits.push(cmd.uid ? all[i]!.uid : i + 1);
+    topModseq = Math.max(topModseq, all[i]!.modseq ?? 0);
   }
   const modseq = searchModseqSuffix(s, cmd.key, hits.length, topModseq, cmd.return !== undefined);
   if (cmd.return) s.send(esearchLine(tag, cmd.uid, hits, cmd.return) + modseq);
