@@ -1,6 +1,7 @@
-// DKIM signing (RFC 6376) with mailauth's signer, fed while the message streams in, so the
-// body is hashed in one pass and never buffered whole. relaxed/relaxed; rsa-sha256 and
-// ed25519-sha256 (RFC 8463) side by side when the domain has both keys.
+// DKIM signing (RFC 6376) with mailauth's signer, fed the stored message bytes as a stream
+// (in the relay thread, relay-thread.ts), so the body is hashed in one pass and never
+// buffered whole. relaxed/relaxed; rsa-sha256 and ed25519-sha256 (RFC 8463) side by side
+// when the domain has both keys.
 import { createHash, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
@@ -75,6 +76,8 @@ export interface DkimSignature {
 }
 
 export interface DkimSigning {
+  /** Whether mail from this domain is signed (it has a key). */
+  hasKeys(domain: string): Promise<boolean>;
   /** A signer for mail from this domain, or null when it has no key. */
   signerFor(domain: string, log: Logger): Promise<DkimSignature | null>;
 }
@@ -94,6 +97,9 @@ export function createDkimSigning(opts: { keyDir: string; selectors: Record<stri
   }
 
   return {
+    async hasKeys(domain) {
+      return (await keysFor(domain.toLowerCase())).length > 0;
+    },
     async signerFor(domain, log) {
       const keys = await keysFor(domain.toLowerCase());
       if (keys.length === 0) return null;

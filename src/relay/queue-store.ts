@@ -266,6 +266,11 @@ export class QueueStore {
     for (const x of b) this.bodyBytes -= x.length;
   }
 
+  /** Where the stored bytes are, for the relay thread: the memory copy when there is one, else the file. */
+  storedBody(env: QueueEnvelope): { chunks: Buffer[] | null; path: string; size: number } {
+    return { chunks: this.bodies.get(env.id) ?? null, path: this.msgPath(env.id), size: env.size };
+  }
+
   /** The stored message bytes (without the prefix). */
   openBody(env: QueueEnvelope): Readable {
     const mem = this.bodies.get(env.id);

@@ -15,14 +15,15 @@ import type { InboundEnvelope } from '../delivery/types.js';
 import type { SpooledMessage } from '../delivery/spool.js';
 import { buildDsn, type DsnRecipient } from './dsn.js';
 import { newQueueId, type JournalRecord, type QueueEnvelope, type QueueItem, type QueueStore, replay } from './queue-store.js';
-import type { SmartHost } from './smarthost.js';
+import type { Relay } from './relay-client.js';
 import { nextAttemptDelay, type RetrySchedule } from './schedule.js';
 
 export interface QueueWorkerOptions {
   store: QueueStore;
   directory: Directory;
   pipeline: DeliveryPipeline;
-  smartHost: SmartHost;
+  /** DKIM signing and the smart host, in the relay thread. */
+  relay: Relay;
   hostname: string;
   schedule: RetrySchedule;
   concurrency: number;
@@ -31,8 +32,6 @@ export interface QueueWorkerOptions {
   /** Called with the number of queued messages whenever it changes (metrics hook). */
   onSize?: (messages: number) => void;
   now?: () => number;
-  /** DKIM signature header lines for a message whose envelope asks for one (`dkim`), made from its stored bytes. */
-  sign?: (env: QueueEnvelope, body: Readable, log: Logger) => Promise<string>;
 }
 
 export interface QueueWorker {
@@ -180,17 +179,18 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
     const due = pending(it).filter((r) => r.next <= t);
     if (due.length === 0) return;
     const qlog = log.child({ qid: env.id });
-    if (env.dkim !== undefined) {
-      // Accepted but not signed in this process (read back after a restart): sign it now,
-      // from the stored bytes, before anything is sent. Kept in memory only; a later restart
-      // signs again (a fresh t=, same body hash).
-      const headers = opts.sign ? await opts.sign(env, opts.store.openBody(env), qlog) : '';
-      env.prefix = headers + env.prefix;
-      delete env.dkim;
-    }
     const local: string[] = [];
     const remote: string[] = [];
     for (const r of due) (await isLocal(r.address) ? local : remote).push(r.address);
+    // The DKIM signature (envelope field `dkim`) is made from the stored bytes by the relay
+    // thread before anything is sent: along with the relay when every recipient is remote,
+    // first when a local one gets it too. Kept in memory only; after a restart the message
+    // is signed again (a fresh t=, same body hash).
+    const signed = (headers: string): void => {
+      env.prefix = headers + env.prefix;
+      delete env.dkim;
+    };
+    if (env.dkim !== undefined && local.length > 0) signed(await opts.relay.sign(env, opts.store.storedBody(env), qlog));
     const records: JournalRecord[] = [];
     let journalled = false;
     const outcome = (rcpt: string, code: number, text: string, isRemote: boolean): JournalRecord => {
@@ -226,7 +226,8 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
     }
     if (remote.length > 0) {
       const rcpts = env.recipients.filter((r) => remote.includes(r.address));
-      const results = await opts.smartHost.send(env, rcpts, () => openMessage(env), qlog);
+      const { outcomes: results, dkim } = await opts.relay.send(env, rcpts, opts.store.storedBody(env), qlog);
+      if (dkim !== undefined) signed(dkim);
       const recs = remote.map((rcpt) => {
         const o = results.get(rcpt) ?? { code: 451, text: '4.3.0 no outcome' };
         return outcome(rcpt, o.code, o.text, true);
@@ -356,8 +357,7 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
       // hangs is then cut off (its recipients stay queued and are tried after the restart).
       const settle = (ms: number) => Promise.race([Promise.all([...inFlight.values()]), new Promise((r) => setTimeout(r, ms))]);
       await settle(STOP_GRACE_MS);
-      opts.smartHost.close();
-      await settle(2_000);
+      await Promise.all([opts.relay.close(), settle(2_000)]);
     },
   };
 }

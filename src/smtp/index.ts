@@ -9,11 +9,9 @@ import type { DeliveryPipeline } from '../delivery/pipeline.js';
 import type { Service } from '../net/listener.js';
 import type { TlsManager } from '../tls/manager.js';
 import type { AuthThrottle } from '../auth/throttle.js';
-import { pipeline as pipe } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
-import { createDkimSigning, type DkimSigning } from '../relay/dkim-sign.js';
-import { QueueStore, type QueueEnvelope } from '../relay/queue-store.js';
-import { createSmartHost } from '../relay/smarthost.js';
+import { createDkimSigning } from '../relay/dkim-sign.js';
+import { QueueStore } from '../relay/queue-store.js';
+import { createRelayThread } from '../relay/relay-client.js';
 import { createQueueWorker, type QueueWorker } from '../relay/worker.js';
 import { createForwarder } from '../relay/forward.js';
 import { createSubmissionService, type SubmissionServiceOptions } from './server.js';
@@ -45,13 +43,16 @@ export const dkimKeyDir = (config: ResolvedConfig): string => config.dkim.keyDir
 export async function createOutboundServices(deps: OutboundDeps): Promise<Service[]> {
   const { config, logger } = deps;
   const store = new QueueStore(queueDir(config));
-  const smartHost = await createSmartHost(config.relay, config.hostname);
-  const dkim = config.dkim.enabled ? createDkimSigning({ keyDir: dkimKeyDir(config), selectors: config.dkim.selectors }) : null;
+  const dkimKeys = config.dkim.enabled ? { keyDir: dkimKeyDir(config), selectors: config.dkim.selectors } : null;
+  // Signing and the smart-host client run in their own thread; intake only notes which
+  // domain signs (the queue entry's `dkim` field).
+  const relay = createRelayThread({ smartHost: config.relay, hostname: config.hostname, dkim: dkimKeys }, logger);
+  const dkim = dkimKeys ? createDkimSigning(dkimKeys) : null;
   const worker = createQueueWorker({
     store,
     directory: deps.directory,
     pipeline: deps.pipeline,
-    smartHost,
+    relay,
     hostname: config.hostname,
     schedule: {
       initialMs: config.relay.retryInitialSeconds * 1000,
@@ -63,13 +64,15 @@ export async function createOutboundServices(deps: OutboundDeps): Promise<Servic
     scanMs: config.relay.scanSeconds * 1000,
     logger,
     ...(deps.onQueueSize ? { onSize: deps.onQueueSize } : {}),
-    ...(dkim ? { sign: (env, body, log) => signStored(dkim, env, body, log) } : {}),
   });
   const queueService: QueueService = {
     name: 'queue',
     worker,
     store,
-    start: () => worker.start(),
+    start: async () => {
+      await relay.start();
+      await worker.start();
+    },
     stop: async () => {
       await worker.stop();
       await store.close();
@@ -112,15 +115,4 @@ export async function createOutboundServices(deps: OutboundDeps): Promise<Servic
     );
   }
   return services;
-}
-
-/** Signs a queued message from its stored bytes (what intake fed the signer as it arrived). */
-async function signStored(dkim: DkimSigning, env: QueueEnvelope, body: Readable, log: Logger): Promise<string> {
-  const signer = env.dkim ? await dkim.signerFor(env.dkim, log) : null;
-  if (!signer) {
-    body.destroy();
-    return '';
-  }
-  await pipe(body, signer.sink);
-  return signer.headers();
 }

@@ -3,9 +3,10 @@
 //   DATA bytes → line endings normalised (bare CR/LF → CRLF; NUL noted)
 //             → header section held until its blank line: From: read, Date/Message-ID
 //               added when missing (RFC 6409 8.2, 8.3)
-//             → written to the queue's <id>.msg file and hashed by the DKIM signer together
+//             → written to the queue's <id>.msg file
 //   end       → size / NUL / From: policy decided → commit (trailer, fsync) → the caller
-//               answers 250; the DKIM signature is finished alongside and put in the prefix
+//               answers 250; the trailer names the DKIM domain, and the relay thread signs
+//               from the stored bytes before the message leaves
 //
 // Nothing is buffered whole except the header section, which is capped.
 import { randomBytes } from 'node:crypto';
@@ -14,7 +15,6 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { DeliveryReply } from '../delivery/types.js';
 import { reply } from '../delivery/types.js';
-import type { DkimSignature } from '../relay/dkim-sign.js';
 import type { QueueEnvelope, QueueRecipient, QueueStore, QueueWriter } from '../relay/queue-store.js';
 import { newQueueId, SpoolFullError } from '../relay/queue-store.js';
 import { headerAddresses, headerEnd, LineEndNormalizer, parseHeaderFields } from './headers.js';
@@ -39,15 +39,14 @@ export interface IntakeRequest {
   received: string;
   /** Checks the From: addresses; a reply refuses the message. */
   checkFrom(addresses: string[]): Promise<DeliveryReply | null>;
-  /** A DKIM signer for the From: domain, if it has keys. */
-  signerFor(domain: string): Promise<DkimSignature | null>;
+  /** Whether mail from this From: domain is DKIM-signed (it has keys). */
+  signs(domain: string): Promise<boolean>;
   /** Virus scan of the received bytes (issue 7, scan.clamav.scanSubmission); a reply refuses. */
   scan?(open: () => Readable, size: number): Promise<DeliveryReply | null>;
   log: Logger;
 }
 
-/** `signed`: settles once the DKIM signature (if any) is in env.prefix; hand env to the queue then. */
-export type IntakeResult = { ok: true; env: QueueEnvelope; signed: Promise<void> } | { ok: false; reply: DeliveryReply };
+export type IntakeResult = { ok: true; env: QueueEnvelope } | { ok: false; reply: DeliveryReply };
 
 /** Storage errors that mean "no room": the client is told 452 and keeps the message. */
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'spool-full']);
@@ -61,8 +60,7 @@ export async function receiveMessage(req: IntakeRequest): Promise<IntakeResult> 
   let refusal: DeliveryReply | null = null;
   let fromAddrs: string[] = [];
   let fromCount = 0;
-  let signer: DkimSignature | null = null;
-  let fromDomain = '';
+  let dkimDomain = '';
   let received = 0;
   let storageError: unknown = null;
 
@@ -77,9 +75,7 @@ export async function receiveMessage(req: IntakeRequest): Promise<IntakeResult> 
       await writer!.write(chunk);
     } catch (err) {
       storageError = err;
-      return;
     }
-    if (signer && !signer.sink.write(chunk)) await new Promise((r) => signer!.sink.once('drain', r));
   };
 
   const finishHeader = async (section: Buffer, rest: Buffer): Promise<void> => {
@@ -93,8 +89,7 @@ export async function receiveMessage(req: IntakeRequest): Promise<IntakeResult> 
     if (!fields.some((f) => f.name === 'date')) extra.push(`Date: ${new Date().toUTCString().replace('GMT', '+0000')}`);
     if (!fields.some((f) => f.name === 'message-id')) extra.push(`Message-ID: <${randomBytes(12).toString('hex')}@${req.hostname}>`);
     const domain = fromAddrs.length === 1 ? fromAddrs[0]!.slice(fromAddrs[0]!.lastIndexOf('@') + 1) : '';
-    if (domain) signer = await req.signerFor(domain);
-    fromDomain = domain;
+    if (domain && (await req.signs(domain))) dkimDomain = domain;
     const blank = section.length >= 2 ? section.subarray(section.length - 2) : Buffer.alloc(0);
     const fieldsPart = section.subarray(0, section.length - blank.length);
     const added = extra.length ? Buffer.from(extra.map((l) => `${l}\r\n`).join(''), 'utf8') : Buffer.alloc(0);
@@ -132,7 +127,6 @@ export async function receiveMessage(req: IntakeRequest): Promise<IntakeResult> 
 
   const refuse = async (r: DeliveryReply): Promise<IntakeResult> => {
     await writer!.abort();
-    if (signer) signer.sink.destroy();
     return { ok: false, reply: r };
   };
 
@@ -164,26 +158,14 @@ export async function receiveMessage(req: IntakeRequest): Promise<IntakeResult> 
   if (norm.sawBareEol) req.log.info('bare CR or LF normalised to CRLF');
 
   // The body is complete. The DKIM signature is not part of the durable record: it is made
-  // from the stored bytes alone, so the trailer names the domain (`dkim`) and whoever sends
-  // the message signs it if the signature made here is missing (after a crash, the queue
-  // worker signs from the file). That lets the private-key operations run in the thread pool
-  // while the file is written and fsynced, instead of before: the 250 waits for the fsync
-  // only, and the worker gets the message once both are done (`signed`).
+  // from the stored bytes alone, so the trailer names the domain (`dkim`) and the relay
+  // thread signs the message before it leaves (queue worker, relay-thread.ts). Nothing of
+  // the signing runs on this thread, and the 250 waits for the fsync only.
   // The virus scan reads the uncommitted file back (never the memory). One fsync, after the
   // trailer (commit()).
   const size = writer.size;
   if (req.scan) await writer.flush(); // the scanner reads the file: the tail must be in it
-  const scanned = req.scan?.(() => createReadStream(req.queue.msgPath(id), { start: 0, end: Math.max(0, size - 1) }), size);
-  const s = signer as DkimSignature | null;
-  const signing = s
-    ? new Promise<string>((resolve, reject) => {
-        s.sink.once('finish', () => resolve(s.headers()));
-        s.sink.once('error', reject);
-        s.sink.end();
-      })
-    : null;
-  signing?.catch(() => {});
-  const infected = await scanned;
+  const infected = await req.scan?.(() => createReadStream(req.queue.msgPath(id), { start: 0, end: Math.max(0, size - 1) }), size);
   if (infected) return refuse(infected);
   try {
     const env = await writer.commit({
@@ -192,25 +174,12 @@ export async function receiveMessage(req: IntakeRequest): Promise<IntakeResult> 
       recipients: req.recipients,
       ...(req.dsn ? { dsn: req.dsn } : {}),
       prefix: req.received,
-      ...(s ? { dkim: fromDomain } : {}),
+      ...(dkimDomain ? { dkim: dkimDomain } : {}),
       createdAt: Date.now(),
       eightBit: req.eightBit,
       smtpUtf8: req.smtpUtf8,
     });
-    // Still hidden from the worker's directory scans until it is handed over (so a scan
-    // cannot pick it up meanwhile and send it a second time).
-    if (signing) req.queue.writing.add(id);
-    const signed = signing
-      ? signing.then(
-          (headers) => {
-            // Signed (or signing failed and was logged: then it goes out unsigned, as before).
-            env.prefix = headers + env.prefix;
-            delete env.dkim;
-          },
-          (err: unknown) => req.log.error({ err }, 'dkim signing failed; the queue worker signs again'),
-        ).finally(() => req.queue.writing.delete(id))
-      : Promise.resolve();
-    return { ok: true, env, signed };
+    return { ok: true, env };
   } catch (err) {
     await writer.abort();
     const code = (err as NodeJS.ErrnoException).code ?? '';

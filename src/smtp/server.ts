@@ -243,16 +243,14 @@ export function createSubmissionService(opts: SubmissionServiceOptions): Service
         }
         return null;
       },
-      signerFor: async (domain) => (opts.dkim ? opts.dkim.signerFor(domain, st.log) : null),
+      signs: async (domain) => (opts.dkim ? opts.dkim.hasKeys(domain) : false),
       ...(opts.scan ? { scan: submissionScan(opts.scan, session, mailFrom, recipients, user, st.log) } : {}),
       log: st.log,
     });
     if (!result.ok) return result.reply;
     opts.limiter.record(user.address);
-    st.log.info({ qid: result.env.id, from: mailFrom, rcpts: recipients.length, size: result.env.size, dkim: result.env.dkim !== undefined || result.env.prefix.startsWith('DKIM') }, 'queued');
-    // The worker gets it once its DKIM signature is made (that runs on while we answer 250).
-    const queued = result.env;
-    void result.signed.then(() => opts.enqueued(queued));
+    st.log.info({ qid: result.env.id, from: mailFrom, rcpts: recipients.length, size: result.env.size, dkim: result.env.dkim !== undefined }, 'queued');
+    opts.enqueued(result.env);
     return reply(250, '2.0.0', `Ok: queued as ${result.env.id}`);
   }
 
