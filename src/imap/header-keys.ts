@@ -70,8 +70,10 @@ interface KeyTypes {
 }
 export type KeyName = keyof KeyTypes;
 
-/** One message's keys as far as they have been needed: plain data, kept by key-cache.ts. */
-export type DerivedKeys = { [K in KeyName]?: KeyTypes[K] };
+/** One message's keys as far as they have been needed: plain data, kept by key-cache.ts.
+ *  `fields`: SEARCH HEADER's folded values of a top-level field, by lower-case name;
+ *  `sentDay`: what SENTBEFORE/ON/SINCE compare (search.ts sentDay()). */
+export type DerivedKeys = { [K in KeyName]?: KeyTypes[K] } & { fields?: Map<string, readonly string[]>; sentDay?: string };
 
 /** Whether `d` lacks any of `want` (then the message's header must be read). */
 export function missing(d: DerivedKeys, want: readonly KeyName[]): boolean {

@@ -110,37 +110,57 @@ async function evaluate(key: SearchKey, msg: SearchMessage, c: Content, ctx: Sea
   }
 }
 
+/** What a warm search knows of one message's header without I/O or await. */
+export interface HeaderSource {
+  /** fieldValues() of top-level field `key` (lower-case), or undefined when not at hand. */
+  values(key: string): readonly string[] | undefined;
+  /** sentDay() of the message, or undefined when not at hand. */
+  sentDay(): string | undefined;
+}
+
+/** The decoded, folded values of every top-level field named `key` (lower-case), in order. */
+export function fieldValues(root: MimePart, key: string): string[] {
+  const out: string[] = [];
+  for (const h of root.headers) if (h.key === key) out.push(folded(h));
+  return out;
+}
+
 /**
- * The same evaluation without an await, for a message whose parsed structure is already in
- * memory (`root`, null when not at hand): SEARCH HEADER over 10,000 cached messages then
- * costs no promise per key and message. Returns undefined when the key needs what is not
- * at hand (body bytes for BODY/TEXT, or the structure): the caller takes matchSearch.
+ * The same evaluation without an await, for what is known of the message without I/O
+ * (`hs`, null when nothing is): SEARCH HEADER over 10,000 cached messages then costs no
+ * promise per key and message. Returns undefined when the key needs what is not at hand
+ * (body bytes for BODY/TEXT, or the header): the caller takes matchSearch.
  */
-export function matchSearchSync(key: SearchKey, msg: SearchMessage, root: MimePart | null, ctx: SearchContext): boolean | undefined {
+export function matchSearchSync(key: SearchKey, msg: SearchMessage, hs: HeaderSource | null, ctx: SearchContext): boolean | undefined {
   switch (key.kind) {
-    case 'sentdate':
-    case 'header':
-      if (!root) return undefined;
-      if (key.kind === 'header') return headerMatches(root, key.field, key.value);
-      return sentDateMatches(root, key.date, key.op);
+    case 'header': {
+      const vals = hs?.values(key.field.toLowerCase());
+      if (vals === undefined) return undefined;
+      const needle = foldText(key.value);
+      return needle === '' ? vals.length > 0 : vals.some((v) => v.includes(needle));
+    }
+    case 'sentdate': {
+      const day = hs?.sentDay();
+      return day === undefined ? undefined : compareDay(day, key.date, key.op);
+    }
     case 'body':
     case 'text':
       return undefined;
     case 'not': {
-      const r = matchSearchSync(key.key, msg, root, ctx);
+      const r = matchSearchSync(key.key, msg, hs, ctx);
       return r === undefined ? undefined : !r;
     }
     case 'or': {
       const [a, b] = cost(key.a) <= cost(key.b) ? [key.a, key.b] : [key.b, key.a];
-      const x = matchSearchSync(a, msg, root, ctx);
+      const x = matchSearchSync(a, msg, hs, ctx);
       if (x === undefined) return undefined;
-      return x || matchSearchSync(b, msg, root, ctx);
+      return x || matchSearchSync(b, msg, hs, ctx);
     }
     case 'and': {
       // Cheapest first, as evaluate(); a key that cannot be decided here leaves it to that.
       const keys = key.keys.length > 1 ? [...key.keys].sort((x, y) => cost(x) - cost(y)) : key.keys;
       for (const k of keys) {
-        const r = matchSearchSync(k, msg, root, ctx);
+        const r = matchSearchSync(k, msg, hs, ctx);
         if (r !== true) return r;
       }
       return true;
@@ -181,10 +201,14 @@ function metaMatches(key: SearchKey, msg: SearchMessage, ctx: SearchContext): bo
 /** RFC 3501 6.4.4: the Date: header's date, disregarding time and timezone. Without a
  *  readable Date: header the message counts as sent on 1 Jan 1970, as in Dovecot. */
 function sentDateMatches(root: MimePart, date: string, op: 'before' | 'on' | 'since'): boolean {
+  return compareDay(sentDay(root), date, op);
+}
+
+/** The sent day as SENTBEFORE/ON/SINCE compare it: `YYYY-MM-DD`. */
+export function sentDay(root: MimePart): string {
   const f = root.headers.find((h) => h.key === 'date');
   const p = f ? parseDateParts(f.value) : null;
-  const day = p ? `${p.year}-${pad(p.month)}-${pad(p.day)}` : '1970-01-01';
-  return compareDay(day, date, op);
+  return p ? `${p.year}-${pad(p.month)}-${pad(p.day)}` : '1970-01-01';
 }
 
 /** RFC 3501 6.4.4 HEADER: substring of the decoded value, case-insensitive; an empty string

@@ -6,7 +6,9 @@ import type { MimePart } from '../../mime/types.js';
 import { ImapNo } from '../errors.js';
 import { sortFlags, type ViewMessage } from '../mailbox-view.js';
 import type { MessageLoader } from '../fetch.js';
-import { matchSearch, matchSearchSync, searchNeedsContent, type SearchMessage } from '../search.js';
+import { fieldValues, matchSearch, matchSearchSync, searchNeedsContent, sentDay, type HeaderSource, type SearchMessage } from '../search.js';
+import type { DerivedKeys } from '../header-keys.js';
+import { keyCacheFor, type MailboxKeys } from '../key-cache.js';
 import { searchModseqSuffix } from './condstore.js';
 import type { Command, SearchReturn } from '../proto/types.js';
 import { imapString, uidSetText } from '../response.js';
@@ -20,8 +22,69 @@ const CHARSETS = new Set(['UTF-8', 'US-ASCII']);
 
 /** Messages searched at once when files must be read (the thread pool has 4 threads). */
 const LANES = 8;
+/** Searched fields kept per message with its SORT keys. */
+const MAX_KEPT_FIELDS = 6;
 /** Up to this size a message is read whole for BODY/TEXT; bigger ones are streamed. */
 const SMALL_MESSAGE = 256 * 1024;
+
+/**
+ * One message's header as far as memory knows it, for the warm pass: the folded values of
+ * a searched field are kept with the message's SORT keys (key-cache.ts), so a repeated
+ * SEARCH HEADER (webmail searching as the user types) does one map lookup per message
+ * instead of finding the structure in the store's cache and walking its fields. Reused
+ * from message to message (at()), so the pass allocates nothing per message for it.
+ */
+class WarmHeaders implements HeaderSource {
+  private m: ViewMessage | null = null;
+  private keys: DerivedKeys | null = null;
+  private peeked = false;
+  private part: MimePart | undefined;
+
+  constructor(
+    private readonly s: ImapSession,
+    private readonly cached: MailboxKeys,
+  ) {}
+
+  at(m: ViewMessage): void {
+    this.m = m;
+    this.keys = null;
+    this.peeked = false;
+    this.part = undefined;
+  }
+
+  sentDay(): string | undefined {
+    const keys = this.keysOf();
+    if (keys.sentDay !== undefined) return keys.sentDay;
+    const root = this.root();
+    return root ? (keys.sentDay = sentDay(root)) : undefined;
+  }
+
+  private keysOf(): DerivedKeys {
+    const m = this.m!;
+    return (this.keys ??= this.cached.keys(m.uid, m.size, m.internalDate.getTime()));
+  }
+
+  private root(): MimePart | undefined {
+    if (!this.peeked && this.m && this.s.state.kind === 'selected') {
+      const { store } = this.s.deps;
+      this.part = store.peekStructure?.(this.s.state.mailUser, this.s.state.sel.mailbox, this.m.uid);
+      this.peeked = true;
+    }
+    return this.part;
+  }
+
+  values(key: string): readonly string[] | undefined {
+    const keys = this.keysOf();
+    const hit = keys.fields?.get(key);
+    if (hit) return hit;
+    const root = this.root();
+    if (!root) return undefined;
+    const vals = fieldValues(root, key);
+    // A few fields per message (Subject, From, To…): the key cache is bounded by messages, not bytes.
+    if ((keys.fields?.size ?? 0) < MAX_KEPT_FIELDS) (keys.fields ??= new Map()).set(key, vals);
+    return vals;
+  }
+}
 
 /** What the keys see of view message `m` at sequence number i + 1. */
 function searchMessage(m: ViewMessage, i: number): SearchMessage {
@@ -44,15 +107,15 @@ export async function search(s: ImapSession, cmd: Of<'SEARCH'>, tag: string): Pr
   const matched = new Uint8Array(all.length);
   const slow: number[] = [];
   const { store } = s.deps;
-  const peek = store.peekStructure?.bind(store);
-  const needsRoot = searchNeedsContent(cmd.key);
+  const warm = store.peekStructure ? new WarmHeaders(s, keyCacheFor(store).mailbox(mailUser, sel.mailbox, view.uidValidity)) : null;
+  const hs = warm && searchNeedsContent(cmd.key) ? warm : null;
   for (let i = 0; i < all.length; i++) {
     const m = all[i]!;
     if (view.isExpungePending(m.uid) && cmd.uid) continue;
-    // Warm path: metadata keys, or header keys over a structure in memory, with no await.
-    if (peek) {
-      const cachedRoot = needsRoot ? (peek(mailUser, sel.mailbox, m.uid) ?? null) : null;
-      const r = matchSearchSync(cmd.key, searchMessage(m, i), cachedRoot, ctx);
+    // Warm path: metadata keys, or header keys over what is in memory, with no await.
+    if (warm) {
+      warm.at(m);
+      const r = matchSearchSync(cmd.key, searchMessage(m, i), hs, ctx);
       if (r !== undefined) {
         if (r) matched[i] = 1;
         continue;
