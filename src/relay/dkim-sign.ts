@@ -82,7 +82,12 @@ export interface DkimSigning {
   signerFor(domain: string, log: Logger): Promise<DkimSignature | null>;
 }
 
-export function createDkimSigning(opts: { keyDir: string; selectors: Record<string, string>; cacheMs?: number; now?: () => Date }): DkimSigning {
+/**
+ * `syncSign`: the private-key operation runs on the calling thread. Only for a thread that
+ * serves no client (the relay thread): there the hand-off to libuv's pool and back costs
+ * more than the signature, and a 2-core machine has no idle core for it anyway.
+ */
+export function createDkimSigning(opts: { keyDir: string; selectors: Record<string, string>; cacheMs?: number; now?: () => Date; syncSign?: boolean }): DkimSigning {
   const cache = new Map<string, { at: number; keys: DkimKey[] }>();
   const cacheMs = opts.cacheMs ?? 60_000;
 
@@ -120,7 +125,7 @@ export function createDkimSigning(opts: { keyDir: string; selectors: Record<stri
         await original(headers);
         oversign(signer);
       };
-      signer.finalize = () => finalizeAsync(signer);
+      signer.finalize = () => finalizeAsync(signer, opts.syncSign ?? false);
       // What is written here is CRLF-normalised already (LineEndNormalizer): mailauth's pass
       // over every byte looking for bare LF (ensureLinebreaks) would find none.
       signer.writeAsync = async (chunk: Buffer) => {
@@ -147,7 +152,7 @@ export function createDkimSigning(opts: { keyDir: string; selectors: Record<stri
  * selection, canonicalization and the header line are mailauth's own functions, so the
  * result is byte for byte what its synchronous finalize() produced.
  */
-async function finalizeAsync(signer: MailauthSigner): Promise<void> {
+async function finalizeAsync(signer: MailauthSigner, sync: boolean): Promise<void> {
   if (!signer.headers) return;
   const parsed = signer.headers.parsed;
   const made = await Promise.all(
@@ -172,9 +177,10 @@ async function finalizeAsync(signer: MailauthSigner): Promise<void> {
         });
         // Ed25519 signs the SHA-256 of the canonicalized header (RFC 8463 3), RSA the header itself.
         const data = keyType === 'rsa' ? canonicalizedHeader : createHash('sha256').update(canonicalizedHeader).digest();
-        const signature = await new Promise<Buffer>((resolve, reject) =>
-          cryptoSign(keyType === 'rsa' ? sd.algorithm : null, data, key, (err, sig) => (err ? reject(err) : resolve(sig))),
-        );
+        const algorithm = keyType === 'rsa' ? sd.algorithm : null;
+        const signature = sync
+          ? cryptoSign(algorithm, data, key)
+          : await new Promise<Buffer>((resolve, reject) => cryptoSign(algorithm, data, key, (err, sig) => (err ? reject(err) : resolve(sig))));
         dkimHeaderOpts.b = signature.toString('base64');
         return tools.formatSignatureHeaderLine('DKIM', dkimHeaderOpts, true);
       } catch (err) {

@@ -51,30 +51,38 @@ const post = (m: RelayReply): void => port.postMessage(m);
 // Log lines go to the main thread's logger (its redaction, its destination).
 const log = pino({ level: data.logLevel, base: null, timestamp: false }, { write: (line: string) => post({ t: 'log', line }) });
 const smartHost = await createSmartHost(data.smartHost, data.hostname);
-const dkim = data.dkim ? createDkimSigning(data.dkim) : null;
+const dkim = data.dkim ? createDkimSigning({ ...data.dkim, syncSign: true }) : null;
 
-function openBody(body: StoredBody): Readable {
-  if (body.chunks) return Readable.from(body.chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)), { objectMode: false });
-  return createReadStream(body.path, { start: 0, end: body.size - 1 });
+/** The stored bytes in one Buffer when they came in memory (small messages), else null. */
+function whole(body: StoredBody): Buffer | null {
+  if (!body.chunks) return null;
+  return Buffer.concat(body.chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)));
 }
 
+const fromFile = (body: StoredBody): Readable => createReadStream(body.path, { start: 0, end: body.size - 1 });
+
 /** DKIM-Signature lines for the stored bytes ('' without keys: then it goes out unsigned, as before). */
-async function sign(env: QueueEnvelope, body: StoredBody, qlog: pino.Logger): Promise<string> {
+async function sign(env: QueueEnvelope, body: StoredBody, bytes: Buffer | null, qlog: pino.Logger): Promise<string> {
   const signer = env.dkim && dkim ? await dkim.signerFor(env.dkim, qlog) : null;
   if (!signer) return '';
-  await pipeline(openBody(body), signer.sink);
+  await pipeline(bytes ? Readable.from([bytes], { objectMode: false }) : fromFile(body), signer.sink);
   return signer.headers();
 }
 
 async function handle(req: Exclude<RelayRequest, { t: 'close' }>): Promise<RelayReply> {
   const qlog = log.child({ qid: req.env.id });
-  const signed = req.env.dkim !== undefined ? await sign(req.env, req.body, qlog) : undefined;
+  const bytes = whole(req.body);
+  const signed = req.env.dkim !== undefined ? await sign(req.env, req.body, bytes, qlog) : undefined;
   if (req.t === 'sign') return { t: 'done', id: req.id, dkim: signed ?? '' };
   const prefix = (signed ?? '') + req.env.prefix;
-  const open = (): Readable => {
+  // In memory: one Buffer, so the message goes to the smart host in a few large TLS writes
+  // instead of one per received chunk.
+  const message = bytes ? Buffer.concat([Buffer.from(prefix, 'utf8'), bytes]) : null;
+  const open = (): Readable | Buffer => {
+    if (message) return message;
     const out = new PassThrough();
     out.write(prefix);
-    const b = openBody(req.body);
+    const b = fromFile(req.body);
     b.on('error', (err) => out.destroy(err));
     b.pipe(out);
     return out;

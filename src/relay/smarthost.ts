@@ -31,7 +31,8 @@ export interface RelayOutcome {
 }
 
 export interface SmartHost {
-  send(env: QueueEnvelope, rcpts: QueueRecipient[], open: () => Readable, log: Logger): Promise<Map<string, RelayOutcome>>;
+  /** `open` gives the whole message (prefix and stored bytes): a Buffer when it is in memory, else a stream. */
+  send(env: QueueEnvelope, rcpts: QueueRecipient[], open: () => Readable | Buffer, log: Logger): Promise<Map<string, RelayOutcome>>;
   close(): void;
 }
 
@@ -65,7 +66,7 @@ export async function createSmartHost(cfg: SmartHostConfig, hostname: string): P
       })
     : null;
 
-  async function sendGroup(env: QueueEnvelope, rcpts: QueueRecipient[], open: () => Readable, out: Map<string, RelayOutcome>): Promise<void> {
+  async function sendGroup(env: QueueEnvelope, rcpts: QueueRecipient[], open: () => Readable | Buffer, out: Map<string, RelayOutcome>): Promise<void> {
     const first = rcpts[0]!;
     const dsn: Record<string, string> = {};
     if (env.dsn?.ret) dsn.ret = env.dsn.ret;
