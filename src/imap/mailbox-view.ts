@@ -42,6 +42,24 @@ export function sortFlags(flags: Iterable<string>): string[] {
   return [...system, ...keywords];
 }
 
+/**
+ * sortFlags() of a message's stored flags and keywords, shared: a mailbox has a handful of
+ * distinct combinations, and SELECT of 10,000 messages otherwise sorts 10,000 small arrays.
+ * Frozen, because views and listings hold the same arrays (they replace, never mutate, them).
+ */
+const canonical = new Map<string, readonly string[]>();
+
+export function canonicalFlags(flags: readonly string[], keywords: readonly string[]): string[] {
+  const key = keywords.length === 0 ? flags.join(' ') : `${flags.join(' ')}\0${keywords.join(' ')}`;
+  let v = canonical.get(key);
+  if (v === undefined) {
+    if (canonical.size >= 4096) canonical.clear();
+    v = Object.freeze(sortFlags([...flags, ...keywords]));
+    canonical.set(key, v);
+  }
+  return v as string[];
+}
+
 export class MailboxView {
   private msgs: ViewMessage[];
   private readonly pendingExpunge = new Set<number>();

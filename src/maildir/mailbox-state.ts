@@ -249,22 +249,49 @@ export class MailboxStates {
     return out;
   }
 
+  /**
+   * Our own flag renames, under the mailbox mutex: the listing as they left it becomes the
+   * last one, still untrusted (the directories' mtimes are new), so the next sync reads the
+   * directories as before but finds the names it expects and reuses what it has. A SELECT
+   * right after STORE +FLAGS 1:* then parses no file name and sorts nothing. Returns the
+   * files the next sync will give, if it finds no other change.
+   */
+  noteRenamed(dir: string, renamed: readonly MessageFile[]): MessageFile[] | undefined {
+    const prev = this.scans.get(dir);
+    const built = this.built.get(dir);
+    if (!prev || !built || built.scan !== prev.scan || renamed.length === 0) {
+      if (prev) prev.trusted = false;
+      return undefined;
+    }
+    const scan: Scan = new Map(prev.scan);
+    const byUid = new Map(renamed.map((f) => [f.uid, f]));
+    for (const f of renamed) scan.set(f.parsed.baseName, { sub: f.sub, parsed: f.parsed });
+    const files = built.files.map((f) => byUid.get(f.uid) ?? f);
+    this.scans.set(dir, { stamp: '', trusted: false, scan });
+    this.built.set(dir, { ...built, scan, files });
+    this.lastFiles.set(dir, { files, byUid: null });
+    return files;
+  }
+
+  /** The names in new/ and cur/; `prev` itself when they are exactly the names it holds. */
   private async readScan(dir: string, prev: Scan | undefined): Promise<Scan> {
-    const out: Scan = new Map();
+    const lists: Array<['new' | 'cur', string[]]> = [];
     for (const sub of ['new', 'cur'] as const) {
-      let names: string[];
       try {
-        names = await readdir(path.join(dir, sub));
+        lists.push([sub, await readdir(path.join(dir, sub))]);
       } catch (err) {
-        if (isErrno(err, 'ENOENT')) continue;
-        throw err;
+        if (!isErrno(err, 'ENOENT')) throw err;
       }
+    }
+    if (prev && sameNames(prev, lists)) return prev;
+    const out: Scan = new Map();
+    for (const [sub, names] of lists) {
       for (const name of names) {
         if (name.startsWith('.')) continue;
         const colon = name.indexOf(':');
         const old = prev?.get(colon < 0 ? name : name.slice(0, colon));
         const parsed = old && old.parsed.fileName === name ? old.parsed : parseFileName(name);
-        out.set(parsed.baseName, { sub, parsed });
+        out.set(parsed.baseName, old && old.parsed === parsed && old.sub === sub ? old : { sub, parsed });
       }
     }
     return out;
@@ -343,6 +370,30 @@ export class MailboxStates {
       return fresh;
     });
   }
+}
+
+/** The file names of a scan by directory, made once per scan (a Set lookup per listed name
+ *  is the cheapest way to tell that nothing changed). */
+const scanNames = new WeakMap<Scan, { new: Set<string>; cur: Set<string> }>();
+
+function sameNames(prev: Scan, lists: ReadonlyArray<['new' | 'cur', string[]]>): boolean {
+  let names = scanNames.get(prev);
+  if (!names) {
+    names = { new: new Set(), cur: new Set() };
+    for (const f of prev.values()) names[f.sub].add(f.parsed.fileName);
+    scanNames.set(prev, names);
+  }
+  let n = 0;
+  for (const [sub, list] of lists) {
+    const set = names[sub];
+    for (const name of list) {
+      if (name.charCodeAt(0) === 0x2e) continue; // '.'
+      if (!set.has(name)) return false;
+      n++;
+    }
+  }
+  // As many as before: a base name in both new/ and cur/ (a scan keeps one) fails here.
+  return n === prev.size;
 }
 
 function build(byBase: Map<string, number>, scan: Scan): MessageFile[] {

@@ -185,6 +185,13 @@ function applyFlags(info: string | null, table: KeywordTable, op: FlagOp, flags:
   return flagsToInfo(f, k, cur.other);
 }
 
+export interface SetFlagsOutcome {
+  changed: MessageInfo[];
+  modified: number[];
+  /** The listing before and after, for the store to bring its last answer up to date. */
+  listing?: { filesBefore: readonly MessageFile[]; highestBefore: number; filesAfter: readonly MessageFile[]; highestAfter: number };
+}
+
 export async function setFlags(
   ctx: Ctx,
   ref: MailboxRef,
@@ -193,7 +200,7 @@ export async function setFlags(
   flags: SystemFlag[],
   keywordsIn: string[] = [],
   unchangedSince?: number,
-): Promise<{ changed: MessageInfo[]; modified: number[] }> {
+): Promise<SetFlagsOutcome> {
   const keywords = uniqKeywords(keywordsIn);
   return ctx.mutex.run(ref.dir, async () => {
     const table = op === 'remove' ? await ctx.states.readKeywords(ref.dir) : await ctx.states.ensureKeywords(ref.dir, keywords);
@@ -209,6 +216,7 @@ export async function setFlags(
     const before = await ctx.modseqs.sync(ref, uidValidity, uidNext, files);
     const modified: number[] = [];
     const infoOf = new Map<number, string>();
+    const renamed: MessageFile[] = [];
     if (unchangedSince !== undefined) {
       for (const f of files) {
         if (wanted.has(f.uid) && before.of(f.uid) > unchangedSince) {
@@ -217,7 +225,9 @@ export async function setFlags(
         }
       }
     }
+    let attempts = 0;
     for (let attempt = 0; attempt < 3 && wanted.size > 0; attempt++) {
+      attempts++;
       const todo = files.filter((f) => wanted.has(f.uid));
       // Renames go to the thread pool RENAME_BATCH at a time: one by one, STORE +FLAGS 1:* on
       // 10,000 messages waits for 10,000 round trips through it.
@@ -232,6 +242,7 @@ export async function setFlags(
             try {
               ctx.own.note(from, to);
               await rename(from, to);
+              renamed.push(target);
               return target;
             } catch (err) {
               if (isErrno(err, 'ENOENT')) return null; // renamed by someone else: retry after a re-sync
@@ -248,10 +259,20 @@ export async function setFlags(
       }
       if (wanted.size > 0) files = (await ctx.states.sync(ref)).files.filter((f) => wanted.has(f.uid));
     }
+    const filesAfter = ctx.states.noteRenamed(ref.dir, renamed);
     const infos = changed.map((m) => ({ uid: m.uid, info: infoOf.get(m.uid) ?? '' }));
     const stamped = await ctx.modseqs.stampFlags(ref, uidValidity, uidNext, infos);
-    for (const m of changed) m.modseq = stamped.get(m.uid) ?? before.highest;
-    return { changed: changed.sort((a, b) => a.uid - b.uid), modified: modified.sort((a, b) => a - b) };
+    let highest = before.highest;
+    for (const m of changed) {
+      m.modseq = stamped.get(m.uid) ?? before.highest;
+      if (m.modseq > highest) highest = m.modseq;
+    }
+    return {
+      changed: changed.sort((a, b) => a.uid - b.uid),
+      modified: modified.sort((a, b) => a - b),
+      // Only when one pass renamed everything from the listing it started with.
+      listing: filesAfter && attempts === 1 ? { filesBefore: synced.files, highestBefore: before.highest, filesAfter, highestAfter: highest } : undefined,
+    };
   });
 }
 

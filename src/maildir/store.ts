@@ -349,7 +349,15 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
       opts: SetFlagsOptions = {},
     ): Promise<SetFlagsResult> {
       const r = await existing(user, mailbox);
-      const { changed, modified } = await msg.setFlags(ctx, r, uids, op, flags, keywords, opts.unchangedSince);
+      const { changed, modified, listing } = await msg.setFlags(ctx, r, uids, op, flags, keywords, opts.unchangedSince);
+      // The last listing, if it was of exactly the files and modseqs STORE started from, is
+      // brought up to date here: the next SELECT (Roundcube's every minute) reuses it
+      // instead of building 10,000 MessageInfo objects again.
+      const memo = listings.get(r.dir);
+      if (listing && memo && memo.files === listing.filesBefore && memo.highestModseq === listing.highestBefore) {
+        const byUid = new Map(changed.map((m) => [m.uid, m]));
+        listings.set(r.dir, { ...memo, files: listing.filesAfter, highestModseq: listing.highestAfter, messages: memo.messages.map((m) => byUid.get(m.uid) ?? m) });
+      }
       for (const m of changed) emit({ type: 'flags', user, mailbox: r.name, uid: m.uid, flags: m.flags, keywords: m.keywords, modseq: m.modseq });
       return Object.assign(changed, { modified });
     },

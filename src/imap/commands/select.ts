@@ -1,6 +1,6 @@
 // SELECT, EXAMINE, CLOSE, UNSELECT (RFC 3501 6.3.1, 6.3.2, 6.4.2; RFC 3691).
 import { ImapBad, ImapNo } from '../errors.js';
-import { MailboxView, sortFlags } from '../mailbox-view.js';
+import { canonicalFlags, MailboxView } from '../mailbox-view.js';
 import { toStoreName } from '../names.js';
 import type { Command } from '../proto/types.js';
 import { flagList, SYSTEM_FLAGS } from '../response.js';
@@ -38,7 +38,7 @@ export async function select(s: ImapSession, cmd: Of<'SELECT' | 'EXAMINE'>): Pro
   const view = new MailboxView(
     msgs.map((m) => ({
       uid: m.uid,
-      flags: sortFlags([...m.flags, ...m.keywords]),
+      flags: canonicalFlags(m.flags, m.keywords),
       internalDate: m.internalDate,
       size: m.vsize,
       recent: recent.has(m.uid),
