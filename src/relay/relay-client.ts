@@ -46,10 +46,10 @@ function threadUrl(): URL {
 
 export function createRelayThread(data: Omit<RelayThreadData, 'logLevel'>, logger: Logger): Relay {
   const log = logger.child({ svc: 'relay' });
-  let worker: Worker | null = null;
+  // Each thread has its own open requests: a dead thread's 'error' and 'exit' fail only its own.
+  let current: { w: Worker; pending: Map<number, { resolve: (r: Done) => void; reject: (e: Error) => void }> } | null = null;
   let ready: Promise<void> | null = null;
   let nextId = 1;
-  const pending = new Map<number, { resolve: (r: Done) => void; reject: (e: Error) => void }>();
 
   function relog(line: string): void {
     try {
@@ -62,7 +62,9 @@ export function createRelayThread(data: Omit<RelayThreadData, 'logLevel'>, logge
 
   function start(): Promise<void> {
     const w = new Worker(threadUrl(), { workerData: { ...data, logLevel: logger.level } satisfies RelayThreadData });
-    worker = w;
+    const me = { w, pending: new Map<number, { resolve: (r: Done) => void; reject: (e: Error) => void }>() };
+    const { pending } = me;
+    current = me;
     // The daemon's listeners keep the process alive; this thread alone must not.
     w.unref();
     const started = new Promise<void>((resolve, reject) => {
@@ -76,8 +78,8 @@ export function createRelayThread(data: Omit<RelayThreadData, 'logLevel'>, logge
         }
       });
       const gone = (err: Error): void => {
-        if (worker === w) {
-          worker = null;
+        if (current === me) {
+          current = null;
           ready = null;
         }
         reject(err);
@@ -97,10 +99,11 @@ export function createRelayThread(data: Omit<RelayThreadData, 'logLevel'>, logge
   async function request(req: WithoutId<Exclude<RelayRequest, { t: 'close' }>>): Promise<Done> {
     ready ??= start();
     await ready;
-    const w = worker!;
+    const c = current;
+    if (!c) throw new Error('relay thread: gone before the request');
     const id = nextId++;
-    const done = new Promise<Done>((resolve, reject) => pending.set(id, { resolve, reject }));
-    w.postMessage({ ...req, id } as RelayRequest);
+    const done = new Promise<Done>((resolve, reject) => c.pending.set(id, { resolve, reject }));
+    c.w.postMessage({ ...req, id } as RelayRequest);
     const r = await done;
     if (r.error !== undefined) throw new Error(`relay thread: ${r.error}`);
     return r;
@@ -119,7 +122,7 @@ export function createRelayThread(data: Omit<RelayThreadData, 'logLevel'>, logge
       return (await request({ t: 'sign', env, body })).dkim ?? '';
     },
     async close() {
-      const w = worker;
+      const w = current?.w;
       if (!w) return;
       const exited = new Promise<void>((r) => w.once('exit', () => r()));
       w.postMessage({ t: 'close' } satisfies RelayRequest);
