@@ -57,6 +57,20 @@ export async function findInBody(open: () => Promise<Readable | Buffer>, root: M
     cur = null;
   };
   const src = await open();
+  // Whole and no needle with a line break in it: decode each part straight from the stored
+  // (LF) bytes. The CRLF form only adds a CR before each bare LF, so a needle without CR or
+  // LF matches the same text either way, and converting the whole message first was the
+  // largest single cost of SEARCH TEXT over a big mailbox.
+  if (Buffer.isBuffer(src) && !want.some((n) => /[\r\n]/.test(n))) {
+    const at = storedOffsets(src, parts.flatMap((p) => [p.bodyStart, p.bodyStart + p.bodyLength]));
+    for (let i = 0; i < parts.length && found.size < needles.length; i++) {
+      const p = parts[i]!;
+      cur = { part: p, te: transferDecoder(p.encoding), cs: charsetDecoder(p.contentType.params['charset']), tail: '' };
+      feedText(cur.cs.push(cur.te.push(src.subarray(at[2 * i], at[2 * i + 1]))));
+      finish();
+    }
+    return found;
+  }
   const chunks: AsyncIterable<Buffer> | Iterable<Buffer> = Buffer.isBuffer(src) ? [src] : src;
   const enc = new CrlfEncoder();
   let pos = 0;
@@ -98,4 +112,33 @@ export async function findInBody(open: () => Promise<Readable | Buffer>, root: M
     if (!Buffer.isBuffer(src)) src.destroy();
   }
   return found;
+}
+
+/**
+ * Stored (LF) offsets of ascending offsets into the CRLF form (each bare LF counted as CRLF,
+ * as the scanner counts): one walk over the line ends. An offset on the CR that the CRLF
+ * form adds maps to the LF, so a part ending before a line end ends there in both.
+ */
+export function storedOffsets(buf: Buffer, crlf: readonly number[]): number[] {
+  const out = new Array<number>(crlf.length);
+  let k = 0;
+  let pos = 0; // CRLF offset of the line start
+  let st = 0; // stored offset of the line start
+  while (k < crlf.length) {
+    const nl = buf.indexOf(0x0a, st);
+    if (nl === -1) {
+      for (; k < crlf.length; k++) out[k] = Math.min(buf.length, st + (crlf[k]! - pos));
+      break;
+    }
+    const bare = nl === 0 || buf[nl - 1] !== 0x0d;
+    const content = nl - st; // bytes before the LF (a CR of a stored CRLF included)
+    const len = content + (bare ? 2 : 1);
+    for (; k < crlf.length && crlf[k]! < pos + len; k++) {
+      const d = crlf[k]! - pos;
+      out[k] = st + (bare ? Math.min(d, content) : d);
+    }
+    pos += len;
+    st = nl + 1;
+  }
+  return out;
 }

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { MimeScanner, scanBuffer } from '../../src/mime/scanner.js';
 import { bodyStructure, envelope } from '../../src/mime/imap-structure.js';
 import { resolveSection } from '../../src/mime/section.js';
-import { findInBody } from '../../src/mime/text-search.js';
+import { findInBody, foldText } from '../../src/mime/text-search.js';
 import { decodeHeaderValue, parseDate } from '../../src/mime/decode.js';
 import { parseAddressList } from '../../src/mime/address.js';
 import type { MimePart, SectionSpec } from '../../src/mime/types.js';
@@ -78,6 +78,18 @@ describe('MIME fuzz', () => {
           if (src?.kind === 'range' && (src.start < 0 || src.length < 0 || src.start + src.length > total)) throw new Error(`section out of range ${JSON.stringify(spec)}`);
         }
         if (iter % 10 === 0) await findInBody(async () => Readable.from([msg]), root, ['a', 'é', '見']);
+        if (iter % 3 === 0) {
+          // The whole-buffer path (decoding from the stored LF bytes) finds what the stream
+          // path (through the CRLF form, in small chunks) finds.
+          const needles = [...new Set(Array.from({ length: 6 }, () => {
+            const at = Math.floor(r() * msg.length);
+            return foldText(msg.subarray(at, at + 1 + Math.floor(r() * 6)).toString('latin1').replace(/[\r\n]/g, ''));
+          }))];
+          const chunked = (): Readable => Readable.from(Array.from({ length: Math.ceil(msg.length / 7) }, (_, i) => msg.subarray(i * 7, i * 7 + 7)));
+          const viaStream = await findInBody(async () => chunked(), root, needles);
+          const viaBuffer = await findInBody(async () => msg, root, needles);
+          expect([...viaBuffer].sort(), ctx).toEqual([...viaStream].sort());
+        }
       } catch (err) {
         throw new Error(`${ctx}\n${(err as Error).stack}`);
       }
