@@ -6,6 +6,7 @@ import { createHash, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
+import { RelaxedBodyHash } from './dkim-body.js';
 import { activeKeys, listDomainKeys, type DkimKey } from './dkim-keys.js';
 
 const require = createRequire(import.meta.url);
@@ -41,7 +42,7 @@ interface MailauthSigner extends Writable {
   signTime: Date;
   expires?: Date;
   signatureData: SignatureData[];
-  bodyHashes: Map<string, { hash: string | null }>;
+  bodyHashes: Map<string, { hash: string | null; hasher: { update(chunk: Buffer): void; digest(enc: 'base64'): string } | null }>;
   signatureHeaders: string[];
   errors: Array<{ err: Error; selector?: string }>;
   byteLength: number;
@@ -124,6 +125,8 @@ export function createDkimSigning(opts: { keyDir: string; selectors: Record<stri
       signer.messageHeaders = async (headers: unknown) => {
         await original(headers);
         oversign(signer);
+        // relaxed/sha256 without l= (all we sign with): our hasher, mailauth's result.
+        for (const [key, entry] of signer.bodyHashes) if (key === 'relaxed:sha256:') entry.hasher = new RelaxedBodyHash();
       };
       signer.finalize = () => finalizeAsync(signer, opts.syncSign ?? false);
       // What is written here is CRLF-normalised already (LineEndNormalizer): mailauth's pass

@@ -112,7 +112,7 @@ export class QueueStore {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
   }
 
-  /** Ids whose <id>.msg this process is still writing (no trailer yet), or has committed but not yet handed to the worker: list() skips them. */
+  /** Ids whose <id>.msg this process is still writing (no trailer yet): list() skips them. */
   readonly writing = new Set<string>();
 
   /**
