@@ -3,6 +3,7 @@
 import type { Readable } from 'node:stream';
 import { bodyStructure, envelope } from '../mime/imap-structure.js';
 import { sectionStream } from '../mime/load.js';
+import { CrlfEncoder } from '../mime/scanner.js';
 import { messageEnd, resolveSection } from '../mime/section.js';
 import type { MimePart, SectionSource, SectionSpec, SValue } from '../mime/types.js';
 import { binaryItem, binarySizeItem } from './binary.js';
@@ -18,6 +19,10 @@ export interface FetchMessage {
   size: number; // RFC822.SIZE, the CRLF size
 }
 
+/** Up to this size a message is read whole for FETCH body sections and SEARCH BODY/TEXT
+ *  (one read instead of a stream); bigger ones are streamed. */
+export const SMALL_MESSAGE = 256 * 1024;
+
 export interface MessageLoader {
   open(): Promise<Readable>; // stored bytes (LF) of the message, a fresh stream each call
   structure(): Promise<MimePart>; // parsed once per message per command; the session caches
@@ -32,6 +37,14 @@ export async function buildFetchItems(attrs: FetchAttr[], msg: FetchMessage, loa
   const out: ImapValue[] = [];
   let root: MimePart | null = null;
   const structure = async (): Promise<MimePart> => (root ??= await loader.structure());
+  // A small message is read once, whole, for all its body items: the response is then plain
+  // bytes that join the command's write batch, instead of a file stream piped per section.
+  let whole: Promise<Buffer | null> | null = null;
+  const small = (): Promise<Buffer | null> => (whole ??= loader.readSmall ? loader.readSmall().then((b) => b && new CrlfEncoder().push(b)) : Promise.resolve(null));
+  const section = async (src: SectionSource | null, partial?: { origin: number; count: number }): Promise<ImapValue> => {
+    const bytes = src?.kind === 'range' ? await small() : null;
+    return sectionValue(src, partial, loader, bytes);
+  };
   for (const a of attrs) {
     switch (a.kind) {
       case 'UID':
@@ -50,14 +63,14 @@ export async function buildFetchItems(attrs: FetchAttr[], msg: FetchMessage, loa
       case 'RFC822.TEXT': {
         const text = a.kind === 'RFC822' ? undefined : a.kind === 'RFC822.HEADER' ? 'HEADER' : 'TEXT';
         const src = resolveSection(await structure(), { part: [], text });
-        out.push(atom(a.kind), sectionValue(src, undefined, loader));
+        out.push(atom(a.kind), await section(src));
         break;
       }
       case 'BODY[]': {
         const src = resolveSection(await structure(), a.section);
         const label = a.label ?? sectionLabel(a.section);
         const name = `BODY[${label.replace(/^\[|\]$/g, '')}]${a.partial ? `<${a.partial.origin}>` : ''}`;
-        out.push({ t: 'raw', v: name }, sectionValue(src, a.partial, loader));
+        out.push({ t: 'raw', v: name }, await section(src, a.partial));
         break;
       }
       case 'BINARY[]':
@@ -172,7 +185,8 @@ function astring(s: string): string {
   return /^[!#$&'*+\-.0-9:<=>?@A-Z^_`a-z|~/]+$/.test(s) ? s : `"${s.replace(/(["\\])/g, '\\$1')}"`;
 }
 
-function sectionValue(src: SectionSource | null, partial: { origin: number; count: number } | undefined, loader: MessageLoader): ImapValue {
+/** `whole`: the message in CRLF form when read whole (small messages), else null (stream it). */
+function sectionValue(src: SectionSource | null, partial: { origin: number; count: number } | undefined, loader: MessageLoader, whole: Buffer | null = null): ImapValue {
   // A section that does not exist is answered as an empty string, as Dovecot does.
   if (!src) return { t: 'string', v: '' };
   if (src.kind === 'bytes') {
@@ -189,6 +203,11 @@ function sectionValue(src: SectionSource | null, partial: { origin: number; coun
     length = Math.min(partial.count, length - partial.origin);
   }
   if (length === 0) return { t: 'string', v: '' };
+  if (whole) {
+    const data = whole.subarray(Math.min(start, whole.length), Math.min(whole.length, start + length));
+    // As the stream path does: a file shorter than its structure says is padded to the announced length.
+    return { t: 'literal', v: data.length === length ? data : Buffer.concat([data, Buffer.alloc(length - data.length, 0x20)]) };
+  }
   return { t: 'stream', length, open: () => sectionStream(() => loader.open(), start, length) };
 }
 

@@ -6,7 +6,7 @@ import { StoreError } from '../../maildir/types.js';
 import type { MimePart } from '../../mime/types.js';
 import { ImapBad, ImapNo } from '../errors.js';
 import { condstoreOn, enableCondstore, qresyncOn, vanishedForFetch } from './condstore.js';
-import { buildFetchItems, buildFetchItemsSync, impliesSeen, needsContent, syncFetchable, type MessageLoader } from '../fetch.js';
+import { buildFetchItems, buildFetchItemsSync, impliesSeen, needsContent, SMALL_MESSAGE, syncFetchable, type MessageLoader } from '../fetch.js';
 import { sortFlags } from '../mailbox-view.js';
 import { untagged } from '../proto/serializer.js';
 import type { Command, FetchAttr, SeqRange } from '../proto/types.js';
@@ -75,6 +75,7 @@ export async function fetch(s: ImapSession, cmd: Of<'FETCH'>): Promise<string> {
     const loader: MessageLoader = {
       open: () => s.deps.store.openMessage(mailUser, mailbox, m.uid),
       structure: () => (root ??= s.deps.store.messageStructure(mailUser, mailbox, m.uid)),
+      readSmall: s.deps.store.readSmallMessage ? () => s.deps.store.readSmallMessage!(mailUser, mailbox, m.uid, SMALL_MESSAGE) : undefined,
     };
     let items;
     try {

@@ -5,7 +5,7 @@ import { StoreError } from '../../maildir/types.js';
 import type { MimePart } from '../../mime/types.js';
 import { ImapNo } from '../errors.js';
 import { sortFlags, type ViewMessage } from '../mailbox-view.js';
-import type { MessageLoader } from '../fetch.js';
+import { SMALL_MESSAGE, type MessageLoader } from '../fetch.js';
 import { fieldValues, matchSearch, matchSearchSync, searchNeedsContent, sentDay, type HeaderSource, type SearchMessage } from '../search.js';
 import type { DerivedKeys } from '../header-keys.js';
 import { keyCacheFor, type MailboxKeys } from '../key-cache.js';
@@ -24,8 +24,6 @@ const CHARSETS = new Set(['UTF-8', 'US-ASCII']);
 const LANES = 8;
 /** Searched fields kept per message with its SORT keys. */
 const MAX_KEPT_FIELDS = 6;
-/** Up to this size a message is read whole for BODY/TEXT; bigger ones are streamed. */
-const SMALL_MESSAGE = 256 * 1024;
 
 /**
  * One message's header as far as memory knows it, for the warm pass: the folded values of
