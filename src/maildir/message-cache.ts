@@ -40,6 +40,9 @@ export interface CacheKey {
 }
 
 interface MemEntry {
+  /** Its key in `mem` (dir NUL base name), and the base name alone (for `byDir`). */
+  k: string;
+  base: string;
   dir: string;
   size: number;
   mtime: number;
@@ -107,6 +110,9 @@ export interface MessageCacheOptions {
 
 export class MessageCache {
   private readonly mem = new Map<string, MemEntry>();
+  /** The same entries by directory, then base name: peek() looks up without building a
+   *  key string (a concatenation and a fresh hash per message of a FETCH 1:*). */
+  private readonly byDir = new Map<string, Map<string, MemEntry>>();
   private memBytes = 0;
   /** Counts placements at the young end of `mem`: how far from it an entry is, roughly. */
   private clock = 0;
@@ -121,9 +127,9 @@ export class MessageCache {
 
   /** The in-memory layer only: no I/O, no await (the warm FETCH path). */
   peek(dir: string, key: CacheKey): MimePart | undefined {
-    const k = dir + '\0' + key.baseName;
-    const e = this.mem.get(k);
+    const e = this.byDir.get(dir)?.get(key.baseName);
     if (!e) return undefined;
+    const k = e.k;
     if (e.size !== key.size || e.mtime !== key.mtime) {
       this.dropMem(k, e);
       return undefined;
@@ -242,7 +248,11 @@ export class MessageCache {
     if (old) this.dropMem(k, old);
     const bytes = footprint(encodedLength);
     if (bytes > this.maxBytes) return;
-    this.mem.set(k, { dir, size: key.size, mtime: key.mtime, part, bytes, tick: ++this.clock });
+    const e: MemEntry = { k, base: key.baseName, dir, size: key.size, mtime: key.mtime, part, bytes, tick: ++this.clock };
+    this.mem.set(k, e);
+    let inDir = this.byDir.get(dir);
+    if (!inDir) this.byDir.set(dir, (inDir = new Map()));
+    inDir.set(e.base, e);
     this.memBytes += bytes;
     while (this.memBytes > this.maxBytes) {
       const [oldestKey, oldest] = this.mem.entries().next().value as [string, MemEntry];
@@ -252,6 +262,11 @@ export class MessageCache {
 
   private dropMem(k: string, e: MemEntry): void {
     this.mem.delete(k);
+    const inDir = this.byDir.get(e.dir);
+    if (inDir?.get(e.base) === e) {
+      inDir.delete(e.base);
+      if (inDir.size === 0) this.byDir.delete(e.dir);
+    }
     this.memBytes -= e.bytes;
   }
 

@@ -114,7 +114,19 @@ export function createMaildirStore(opts: MaildirStoreOptions): MaildirStore {
   const refs = new Map<string, MailboxRef>();
   /** The last listMessages answer per mailbox directory (see listMessages). */
   const listings = new Map<string, { files: readonly unknown[]; table: readonly unknown[]; highestModseq: number; messages: MessageInfo[] }>();
+  // The last mailbox asked for: FETCH and SEARCH ask for the same one per message, and the
+  // key string below costs a concatenation and a hash each time.
+  let lastRef: { domain: string; localPart: string; name: string; r: MailboxRef } | null = null;
+
   function ref(user: MailUser, name: string): MailboxRef {
+    const l = lastRef;
+    if (l && l.name === name && l.localPart === user.localPart && l.domain === user.domain) return l.r;
+    const r = refUncached(user, name);
+    lastRef = { domain: user.domain, localPart: user.localPart, name, r };
+    return r;
+  }
+
+  function refUncached(user: MailUser, name: string): MailboxRef {
     const key = `${user.domain}\0${user.localPart}\0${name}`;
     const hit = refs.get(key);
     if (hit) return hit;
