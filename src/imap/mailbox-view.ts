@@ -97,9 +97,18 @@ export class MailboxView {
   }
   private allKeywords(): string[] {
     const k = new Set<string>();
-    for (const m of [...this.msgs, ...this.pendingAppend]) for (const f of m.flags) if (!f.startsWith('\\')) k.add(f);
+    for (const list of [this.msgs, this.pendingAppend]) for (const m of list) for (const f of m.flags) if (!f.startsWith('\\')) k.add(f);
     return [...k];
   }
+
+  /** Flags that a message now has: a keyword not yet announced makes keywordUpdate() look. */
+  private noteFlags(flags: readonly string[]): void {
+    if (this.kwStale) return;
+    for (const f of flags) if (!f.startsWith('\\') && !this.announcedKeywords.has(f)) this.kwStale = true;
+  }
+  /** Set when a message got a keyword not announced yet; until then keywordUpdate() need not
+   *  walk every message (it runs at the end of every command: 10,000 messages each time). */
+  private kwStale = false;
 
   /** 1-based sequence number → message. */
   at(seq: number): ViewMessage | undefined {
@@ -166,6 +175,7 @@ export class MailboxView {
     const pend = this.pendingAppend.find((m) => m.uid === uid);
     if (pend) {
       pend.flags = sorted;
+      this.noteFlags(sorted);
       if (modseq !== undefined) pend.modseq = Math.max(pend.modseq ?? 0, modseq);
       return;
     }
@@ -176,6 +186,7 @@ export class MailboxView {
     if (modseq !== undefined) m.modseq = Math.max(m.modseq ?? 0, modseq);
     if (sameFlags(m.flags, sorted)) return;
     m.flags = sorted;
+    this.noteFlags(sorted);
     this.pendingFlags.add(uid);
   }
 
@@ -215,6 +226,7 @@ export class MailboxView {
     for (const m of this.pendingAppend) {
       const now = present.get(m.uid)!;
       m.flags = sortFlags(now.flags);
+      this.noteFlags(m.flags);
       if (now.modseq !== undefined) m.modseq = now.modseq;
     }
     // A UID below the last one we know cannot get a sequence number without shifting the
@@ -224,6 +236,7 @@ export class MailboxView {
       const recent = recentOf(fresh.map((m) => m.uid));
       for (const m of fresh) {
         this.pendingAppend.push({ uid: m.uid, flags: sortFlags(m.flags), internalDate: m.internalDate, size: m.size, recent: recent.has(m.uid), modseq: m.modseq ?? 0 });
+        this.noteFlags(this.pendingAppend.at(-1)!.flags);
       }
     }
   }
@@ -272,6 +285,8 @@ export class MailboxView {
    * FETCH shows it; STORE and FETCH call this before writing their own responses.
    */
   keywordUpdate(): ViewUpdate | null {
+    if (!this.kwStale) return null;
+    this.kwStale = false;
     const kw = this.allKeywords();
     if (!kw.some((k) => !this.announcedKeywords.has(k))) return null;
     for (const k of kw) this.announcedKeywords.add(k);
