@@ -27,10 +27,71 @@ interface Entry {
 export interface MailboxKeys {
   /** The keys found so far for this version of message `uid` (an empty object to fill when new). */
   keys(uid: number, size: number, internalDate: number): DerivedKeys;
+  /** Whole SORT/THREAD replies over ALL of the mailbox (see ReplyMemo). */
+  replies: ReplyMemo;
 }
+
+/** What a reply over ALL depends on, per message in sequence order. */
+interface Listed {
+  uid: number;
+  size: number;
+  internalDate: Date;
+}
+
+/**
+ * The last replies of SORT and THREAD with the criterion ALL, while the mailbox holds the same
+ * messages: the same UIDs in the same order, each with the same size and INTERNALDATE, have
+ * the same keys (see above), so the same criteria give the same reply, whatever their flags.
+ * Roundcube sends `UID SORT (DATE) UTF-8 ALL` (or THREAD) again at every page and every
+ * minute's refresh; checking the messages costs far less than sorting or threading them.
+ */
+export class ReplyMemo {
+  private uids = new Int32Array(0);
+  private sizes = new Float64Array(0);
+  private dates = new Float64Array(0);
+  private readonly lines = new Map<string, string>();
+  /** Bumped whenever the messages differ: a reply computed across an await for older ones is not kept. */
+  private generation = 0;
+
+  /** Makes the memo about `msgs`, dropping replies for other messages; returns a token for set(). */
+  sync(msgs: readonly Listed[]): number {
+    const n = msgs.length;
+    let same = n === this.uids.length;
+    for (let i = 0; same && i < n; i++) {
+      const m = msgs[i]!;
+      same = m.uid === this.uids[i] && m.size === this.sizes[i] && m.internalDate.getTime() === this.dates[i];
+    }
+    if (same) return this.generation;
+    this.lines.clear();
+    this.uids = new Int32Array(n);
+    this.sizes = new Float64Array(n);
+    this.dates = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const m = msgs[i]!;
+      this.uids[i] = m.uid;
+      this.sizes[i] = m.size;
+      this.dates[i] = m.internalDate.getTime();
+    }
+    return ++this.generation;
+  }
+
+  get(key: string): string | undefined {
+    return this.lines.get(key);
+  }
+
+  set(key: string, line: string, token: number): void {
+    if (token !== this.generation) return;
+    if (this.lines.size >= MAX_REPLIES) this.lines.delete(this.lines.keys().next().value!);
+    this.lines.set(key, line);
+  }
+}
+
+/** Replies kept per mailbox (a few sort orders and the thread view). */
+const MAX_REPLIES = 6;
 
 export class KeyCache {
   private readonly boxes = new Map<string, Map<number, Entry>>();
+  private readonly replies = new Map<string, ReplyMemo>();
   private count = 0;
 
   constructor(private readonly max = MAX_CACHED_MESSAGES) {}
@@ -47,7 +108,10 @@ export class KeyCache {
     else box = new Map();
     this.boxes.set(id, box);
     const entries = box;
+    let replies = this.replies.get(id);
+    if (!replies) this.replies.set(id, (replies = new ReplyMemo()));
     return {
+      replies,
       keys: (uid, size, date) => {
         const e = entries.get(uid);
         if (e && e.size === size && e.date === date) return e.keys;
@@ -69,6 +133,7 @@ export class KeyCache {
       if (id === keep) continue;
       this.count -= box.size;
       this.boxes.delete(id);
+      this.replies.delete(id);
     }
     return this.count < this.max;
   }

@@ -131,6 +131,11 @@ export class MailboxView {
   all(): readonly ViewMessage[] {
     return this.msgs;
   }
+  /** Messages expunged by others whose EXPUNGE this client has not been sent yet. */
+  get expungesPending(): number {
+    return this.pendingExpunge.size;
+  }
+
   isExpungePending(uid: number): boolean {
     return this.pendingExpunge.has(uid);
   }

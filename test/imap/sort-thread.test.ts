@@ -229,6 +229,48 @@ describe('SORT and THREAD replies', () => {
   });
 });
 
+describe('SORT and THREAD over ALL, answered again while the messages stay the same', () => {
+  // Replies over ALL are kept per mailbox (key-cache.ts ReplyMemo); the same criteria over
+  // 1:* are always computed afresh, so comparing the two checks every reuse.
+  const both = async (c: Imap, cmd: string): Promise<string[]> => {
+    const viaAll = await c.run(cmd.replace('%', 'ALL'));
+    expect(await c.run(cmd.replace('%', '1:*')), cmd).toEqual(viaAll);
+    return viaAll;
+  };
+  const CMDS = ['SORT (DATE) UTF-8 %', 'UID SORT (REVERSE SUBJECT) UTF-8 %', 'SORT (DISPLAYFROM) UTF-8 %', 'THREAD REFERENCES UTF-8 %', 'UID THREAD ORDEREDSUBJECT UTF-8 %'];
+
+  it('after flag changes, a delivery, an expunge pending and one announced', async () => {
+    const a = await Imap.login(srv);
+    await a.cmd('CREATE Memo');
+    await appendAll(a, 'Memo');
+    await a.cmd('SELECT Memo');
+    const first = [];
+    for (const c of CMDS) first.push(await both(a, c));
+    for (const c of CMDS) expect(await a.run(c.replace('%', 'ALL'))).toEqual(first[CMDS.indexOf(c)]); // from the memo
+
+    await a.cmd('STORE 1:* +FLAGS.SILENT (\\Seen $Work)'); // flags do not change SORT/THREAD over ALL
+    for (const c of CMDS) expect(await both(a, c)).toEqual(first[CMDS.indexOf(c)]);
+
+    // Another session delivers the oldest message of all: it sorts first once announced.
+    const b = await Imap.login(srv);
+    await b.cmd(`APPEND Memo ${lit('Date: Mon, 1 Jan 1990 00:00:00 +0000\r\nFrom: zz@example.test\r\nSubject: oldest\r\n\r\nx\r\n')}`);
+    await a.cmd('NOOP');
+    const sorted = await both(a, 'SORT (DATE) UTF-8 %');
+    expect(sorted[0]).toMatch(new RegExp(`^\\* SORT ${first.length > 0 ? first[0]![0]!.split(' ').length - 1 : 0}\\b`));
+    for (const c of CMDS) await both(a, c);
+
+    // b expunges message 1: until a hears of it, message 1 matches nothing (RFC 2180 4.3).
+    await b.cmd('SELECT Memo');
+    await b.cmd('STORE 1 +FLAGS.SILENT (\\Deleted)');
+    await b.cmd('EXPUNGE');
+    expect((await a.run('SORT (DATE) UTF-8 ALL'))[0]!.split(' ')).not.toContain('1');
+    await a.cmd('NOOP'); // now the EXPUNGE is sent and numbers move
+    for (const c of CMDS) await both(a, c);
+    a.close();
+    b.close();
+  });
+});
+
 const dovecotOk = (await dovecotAvailable()) && requirePeer('doveadm', 'SORT/THREAD vs Dovecot');
 
 describe.runIf(dovecotOk)('SORT and THREAD answers agree with Dovecot 2.3', () => {

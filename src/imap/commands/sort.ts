@@ -15,7 +15,7 @@ import { ImapNo } from '../errors.js';
 import { searchModseqSuffix } from './condstore.js';
 import type { MessageLoader } from '../fetch.js';
 import { type DerivedKeys, fillKeys, type KeyName, missing } from '../header-keys.js';
-import { keyCacheFor } from '../key-cache.js';
+import { keyCacheFor, type ReplyMemo } from '../key-cache.js';
 import { sortFlags } from '../mailbox-view.js';
 import type { Command, SearchKey } from '../proto/types.js';
 import { matchSearch, type SearchMessage } from '../search.js';
@@ -120,8 +120,28 @@ async function collect<T>(
   return { items: out.filter((x): x is T => x !== undefined), topModseq };
 }
 
+/**
+ * The mailbox's reply memo when the reply depends only on its messages: criteria of ALL and
+ * no expunge pending in this view (those are left out of replies). With a token for set().
+ */
+function replyMemo(s: ImapSession, key: SearchKey): { memo: ReplyMemo; token: number } | null {
+  if (s.state.kind !== 'selected' || !matchesAll(key)) return null;
+  const { sel, mailUser } = s.state;
+  if (sel.view.expungesPending > 0) return null;
+  const memo = keyCacheFor(s.deps.store).mailbox(mailUser, sel.mailbox, sel.view.uidValidity).replies;
+  return { memo, token: memo.sync(sel.view.all()) };
+}
+
 export async function sort(s: ImapSession, cmd: Of<'SORT'>): Promise<string> {
   checkCharset(cmd.charset);
+  const done = `${cmd.uid ? 'UID SORT' : 'SORT'} completed`;
+  const memo = replyMemo(s, cmd.key);
+  const memoKey = `SORT ${cmd.uid} ${cmd.criteria.map((c) => (c.reverse ? 'REVERSE ' : '') + c.key).join(' ')}`;
+  const hit = memo?.memo.get(memoKey);
+  if (hit !== undefined) {
+    s.send(hit);
+    return done;
+  }
   const { items, topModseq } = await collect(s, cmd.key, cmd.uid, sortKeyNames(cmd.criteria), (meta, keys) => ({
     seq: meta.seq,
     id: cmd.uid ? meta.uid : meta.seq,
@@ -131,18 +151,30 @@ export async function sort(s: ImapSession, cmd: Of<'SORT'>): Promise<string> {
   // RFC 7162 3.1.5 and its sort-data syntax (7): with a MODSEQ criterion, SORT ends with the
   // highest modseq of the matches.
   const modseq = searchModseqSuffix(s, cmd.key, items.length, topModseq, false);
-  s.send((items.length > 0 ? `* SORT ${items.map((x) => x.id).join(' ')}` : '* SORT') + modseq);
-  return `${cmd.uid ? 'UID SORT' : 'SORT'} completed`;
+  const line = (items.length > 0 ? `* SORT ${items.map((x) => x.id).join(' ')}` : '* SORT') + modseq;
+  memo?.memo.set(memoKey, line, memo.token);
+  s.send(line);
+  return done;
 }
 
 export async function thread(s: ImapSession, cmd: Of<'THREAD'>): Promise<string> {
   checkCharset(cmd.charset);
+  const done = `${cmd.uid ? 'UID THREAD' : 'THREAD'} completed`;
+  const memo = replyMemo(s, cmd.key);
+  const memoKey = `THREAD ${cmd.uid} ${cmd.algorithm}`;
+  const hit = memo?.memo.get(memoKey);
+  if (hit !== undefined) {
+    s.send(hit);
+    return done;
+  }
   const { items: msgs } = await collect<ThreadMessage>(s, cmd.key, cmd.uid, THREAD_KEYS, (meta, keys) =>
     threadMessage(meta.seq, cmd.uid ? meta.uid : meta.seq, keys, meta.internalDate),
   );
   // A MODSEQ criterion enables CONDSTORE (RFC 7162 3.1) even though THREAD's reply carries no modseq.
   searchModseqSuffix(s, cmd.key, 0, 0, false);
   const roots = cmd.algorithm === 'REFERENCES' ? threadReferences(msgs) : threadOrderedSubject(msgs);
-  s.send(formatThreads(roots));
-  return `${cmd.uid ? 'UID THREAD' : 'THREAD'} completed`;
+  const line = formatThreads(roots);
+  memo?.memo.set(memoKey, line, memo.token);
+  s.send(line);
+  return done;
 }
