@@ -50,6 +50,17 @@ describe('MessageCache', () => {
     expect(await a.get(dir, key(0))).toEqual(part(0)); // from the file, by offset
   });
 
+  it('keeps what is being used: an entry read between insertions outlives the others', async () => {
+    const a = new MessageCache({ logger, maxBytes: 20_000 });
+    for (let i = 0; i < 200; i++) {
+      a.put(dir, key(i), part(i));
+      expect(a.peek(dir, key(0)), `after ${i}`).toEqual(part(0)); // in use all along
+    }
+    expect(a.peek(dir, key(1))).toBeUndefined(); // put as early, never read: evicted
+    expect(a.peek(dir, key(199))).toEqual(part(199));
+    await a.flush();
+  });
+
   it('compacts the file once expunged records outnumber the live ones', async () => {
     const a = new MessageCache({ logger });
     for (let i = 0; i < 600; i++) a.put(dir, key(i), part(i));
