@@ -64,10 +64,15 @@ class Content {
   }
 }
 
-export async function matchSearch(key: SearchKey, msg: SearchMessage, loader: MessageLoader, ctx: SearchContext): Promise<boolean> {
+export async function matchSearch(key: SearchKey, msg: SearchMessage, loader: MessageLoader, ctx: SearchContext, needles = searchNeedles(key)): Promise<boolean> {
+  return evaluate(key, msg, new Content(loader, needles), ctx);
+}
+
+/** The folded BODY/TEXT strings of `key`, for matchSearch (once per command, not per message). */
+export function searchNeedles(key: SearchKey): string[] {
   const needles = new Set<string>();
   collectNeedles(key, needles);
-  return evaluate(key, msg, new Content(loader, [...needles]), ctx);
+  return [...needles];
 }
 
 function collectNeedles(key: SearchKey, out: Set<string>): void {

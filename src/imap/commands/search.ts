@@ -1,12 +1,12 @@
 // SEARCH and UID SEARCH (RFC 3501 6.4.4). Key matching is src/imap/search.ts; this file owns
 // the command: the charset, the loop over the view, the loader with the structure parsed
 // once per message, and the reply.
-import { StoreError } from '../../maildir/types.js';
+import { StoreError, type MailUser } from '../../maildir/types.js';
 import type { MimePart } from '../../mime/types.js';
 import { ImapNo } from '../errors.js';
 import { sortFlags, type ViewMessage } from '../mailbox-view.js';
 import { SMALL_MESSAGE, type MessageLoader } from '../fetch.js';
-import { fieldValues, matchSearch, matchSearchSync, searchNeedsContent, sentDay, type HeaderSource, type SearchMessage } from '../search.js';
+import { fieldValues, matchSearch, matchSearchSync, searchNeedles, searchNeedsContent, sentDay, type HeaderSource, type SearchMessage } from '../search.js';
 import type { DerivedKeys } from '../header-keys.js';
 import { keyCacheFor, type MailboxKeys } from '../key-cache.js';
 import { searchModseqSuffix } from './condstore.js';
@@ -84,6 +84,11 @@ class WarmHeaders implements HeaderSource {
   }
 }
 
+function peekOrLoad(store: ImapSession['deps']['store'], user: MailUser, mailbox: string, uid: number): Promise<MimePart> {
+  const hit = store.peekStructure?.(user, mailbox, uid);
+  return hit ? Promise.resolve(hit) : store.messageStructure(user, mailbox, uid);
+}
+
 /** What the keys see of view message `m` at sequence number i + 1. */
 function searchMessage(m: ViewMessage, i: number): SearchMessage {
   const flags = m.recent ? [...sortFlags(m.flags), '\\Recent'] : m.flags;
@@ -125,6 +130,7 @@ export async function search(s: ImapSession, cmd: Of<'SEARCH'>, tag: string): Pr
   // leaves the server waiting on one thread-pool round trip after another; a few lanes
   // keep the pool busy while this thread decodes.
   let next = 0;
+  const needles = searchNeedles(cmd.key);
   const lane = async (): Promise<void> => {
     while (next < slow.length) {
       const i = slow[next++]!;
@@ -132,11 +138,12 @@ export async function search(s: ImapSession, cmd: Of<'SEARCH'>, tag: string): Pr
       let root: Promise<MimePart> | null = null;
       const loader: MessageLoader = {
         open: () => store.openMessage(mailUser, sel.mailbox, m.uid),
-        structure: () => (root ??= store.messageStructure(mailUser, sel.mailbox, m.uid)),
+        // In memory (the usual case when only BODY/TEXT sent it here): no async store call.
+        structure: () => (root ??= peekOrLoad(store, mailUser, sel.mailbox, m.uid)),
         readSmall: store.readSmallMessage ? () => store.readSmallMessage!(mailUser, sel.mailbox, m.uid, SMALL_MESSAGE) : undefined,
       };
       try {
-        if (await matchSearch(cmd.key, searchMessage(m, i), loader, ctx)) matched[i] = 1;
+        if (await matchSearch(cmd.key, searchMessage(m, i), loader, ctx, needles)) matched[i] = 1;
       } catch (err) {
         // Expunged meanwhile (RFC 2180 4.3): it simply does not match.
         if (err instanceof StoreError && err.code === 'no-message') continue;
