@@ -1,8 +1,10 @@
 // The relay thread on its own (the daemon-level relay and DKIM suites drive it through the
 // queue): a signature made from bytes handed over in memory equals one made from the queue
-// file, requests get answers without a smart host, and a thread that cannot start makes
-// every request fail instead of hanging (the queue worker then retries as after a 4xx).
+// file, requests get answers without a smart host, and a thread that goes away mid-send or
+// cannot start makes its requests fail instead of hanging (the queue worker then retries as
+// after a 4xx).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -60,6 +62,34 @@ describe('relay thread', () => {
     expect(bh(r.dkim ?? '')).toEqual(bh(fromMemory));
     // A domain without keys: nothing to sign, and that is not an error.
     expect(await relay.sign(envelope({ dkim: 'other.test' }), { chunks: [bytes], path, size: bytes.length }, log)).toBe('');
+  });
+
+  it('a thread that goes away mid-send fails that request, and the next request gets a new thread', async () => {
+    // A smart host that greets and then never answers: the send is still open when the thread goes.
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((sock) => {
+      sockets.add(sock);
+      sock.on('error', () => {});
+      sock.write('220 silent.test ESMTP\r\n');
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      relay = createRelayThread({ smartHost: { ...noHost, host: '127.0.0.1', port, connectionTimeoutSeconds: 60 }, hostname: 'relay.test', dkim: null }, log);
+      const env = envelope();
+      const sending = relay.send(env, env.recipients, { chunks: [bytes], path: join(dir, 'none'), size: bytes.length }, log);
+      sending.catch(() => {});
+      await expect.poll(() => sockets.size).toBeGreaterThan(0); // the thread is talking to the smart host
+      const t0 = Date.now();
+      await relay.close(); // asks the thread to close, and terminates it after a grace period
+      await expect(sending).rejects.toThrow(/relay thread exited/);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      // A new thread for the next request: it answers (a signature request needs no smart host).
+      expect(await relay.sign(env, { chunks: [bytes], path: join(dir, 'none'), size: bytes.length }, log)).toBe('');
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
   });
 
   it('a thread that cannot start fails start() and each request, and never hangs', async () => {
